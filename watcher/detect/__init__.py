@@ -1,0 +1,6 @@
+"""Anomaly detection on KOLs' daily follower increments."""
+
+from watcher.detect.api import detect, detect_many
+from watcher.detect.settings import DetectSettings
+
+__all__ = ["DetectSettings", "detect", "detect_many"]

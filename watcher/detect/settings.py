@@ -14,5 +14,6 @@ class DetectSettings:
     threshold: float = 6.0  # robust score needed to flag a day
     min_abs: int = 50  # smallest absolute change (followers) that may alert
     min_rel: float = 0.001  # smallest change as a fraction of the follower base
-    directions: tuple[str, ...] = ("spike", "drop")
+    noise_rel: float = 0.1  # noise scale is at least this fraction of the baseline gain
+    directions: tuple[str, ...] = ("spike", "drop")  # which kinds of anomaly to report
     alert_window_days: int = 3  # only anomalies this recent are pushed as alerts

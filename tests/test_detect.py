@@ -1,0 +1,116 @@
+"""Behaviour of the detection engine on small hand-built histories."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+from watcher.detect import DetectSettings, detect, detect_many
+from watcher.model import Point, Series
+
+D0 = dt.date(2025, 9, 1)
+S = DetectSettings()
+
+
+def series(
+    incs: list[int], base: int = 100_000, uid: str = "u", skip: frozenset[int] = frozenset()
+) -> Series:
+    """Totals from daily increments; day i of `incs` is day i+1 of the series; `skip` drops days."""
+    totals = np.cumsum([base, *incs]).tolist()
+    pts = tuple(Point(D0 + dt.timedelta(i), int(t)) for i, t in enumerate(totals) if i not in skip)
+    return Series(uid, pts)
+
+
+def noisy(n: int, mean: float, seed: int = 0) -> list[int]:
+    rng = np.random.default_rng(seed)
+    return rng.negative_binomial(20, 20 / (20 + mean), n).tolist()
+
+
+def test_bought_burst_found_with_explanation() -> None:
+    incs = noisy(40, 200)
+    incs[30] += 5000
+    found = detect(series(incs), S)
+    assert [f.day for f in found] == [D0 + dt.timedelta(31)]
+    f = found[0]
+    assert f.direction == "spike" and f.increment == incs[30]
+    assert 150 < f.baseline < 250 and f.ratio is not None and f.ratio > 20
+    assert f.score > S.threshold
+    assert f.total == 100_000 + sum(incs[:31])
+    assert abs(f.pct_of_base - 100 * incs[30] / (100_000 + sum(incs[:30]))) < 1e-3
+    assert f.event_start == f.day and "spike" in f.rule
+
+
+def test_quiet_series_not_flagged() -> None:
+    for seed in range(5):
+        assert detect(series(noisy(90, 300, seed)), S) == []
+
+
+def test_tiny_account_noise_not_flagged() -> None:
+    incs = [1, 0, 2, 1, 1, 0, 1, 3, 1, 0] * 4
+    incs[25] = 8
+    assert detect(series(incs, base=1200), S) == []
+
+
+def test_flat_series_small_bump_not_flagged() -> None:
+    incs = [0] * 30 + [2] + [0] * 5
+    assert detect(series(incs, base=5000), S) == []
+
+
+def test_day_after_gap_not_judged() -> None:
+    incs = noisy(40, 200)
+    incs[29] = incs[30] = incs[31] = 200  # 3 missing days' growth lands on the day after the gap
+    found = detect(series(incs, skip=frozenset({30, 31})), S)
+    assert found == []
+
+
+def test_purge_drop_found() -> None:
+    incs = noisy(40, 200)
+    incs[30] = -3000
+    found = detect(series(incs, base=1_000_000), S)
+    assert [(f.day, f.direction) for f in found] == [(D0 + dt.timedelta(31), "drop")]
+    assert found[0].pct_of_base < -0.2
+
+
+def test_viral_decay_is_one_event() -> None:
+    incs = noisy(50, 200)
+    for k, extra in enumerate([8000, 4000, 2000, 1000]):
+        incs[30 + k] += extra
+    found = detect(series(incs), S)
+    assert len(found) >= 3
+    assert {f.event_start for f in found} == {D0 + dt.timedelta(31)}
+    assert found[0].score > found[-1].score
+
+
+def test_causal_appending_future_never_changes_past() -> None:
+    incs = noisy(60, 200, seed=3)
+    incs[20] += 4000
+    incs[45] -= 5000
+    full = detect(series(incs), S)
+    for cut in (25, 40, 50):
+        part = detect(series(incs[:cut]), S)
+        assert part == [f for f in full if f.day <= D0 + dt.timedelta(cut)]
+
+
+def test_detect_many_matches_detect() -> None:
+    many = [series(noisy(30 + 5 * i, 100 * (i + 1), seed=i), uid=f"u{i}") for i in range(6)]
+    for s in many[:3]:
+        object.__setattr__(s, "points", s.points[:-3])
+    incs = noisy(40, 200)
+    incs[35] += 3000
+    many.append(series(incs, uid="hit"))
+    settings = [S if i % 2 else DetectSettings(threshold=4.0) for i in range(len(many))]
+    singles = [detect(s, st) for s, st in zip(many, settings, strict=True)]
+    assert detect_many(many, settings) == singles
+    assert detect_many(many, S)[-1]
+
+
+def test_directions_setting_filters() -> None:
+    incs = noisy(40, 200)
+    incs[30] = -3000
+    assert detect(series(incs, base=1_000_000), DetectSettings(directions=("spike",))) == []
+
+
+def test_short_and_empty_series() -> None:
+    assert detect(Series("e", ()), S) == []
+    assert detect(series([5, 6]), S) == []
