@@ -55,3 +55,12 @@ class Alert:
     tags: tuple[str, ...]
     finding: Finding
     recent: tuple[Point, ...] = field(default=())  # recent history, for sparklines
+
+
+@dataclass(frozen=True)
+class Notice:
+    """An operational alert: the token, balance, quota or data feed needs a human."""
+
+    key: str  # dedup key, e.g. "account:100"
+    title: str
+    detail: str

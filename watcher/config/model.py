@@ -1,0 +1,108 @@
+"""The validated configuration, as plain frozen dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from watcher.detect.settings import DetectSettings
+
+GLOBAL_URL = "https://api.justoneapi.com"
+CN_URL = "http://47.117.133.51:30015"  # the vendor's Mainland China server: plain HTTP
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    base_url: str = GLOBAL_URL
+    token: str = field(default="", repr=False)
+    date_type: str = "DAY_30"  # window for KOLs that already have history
+    first_date_type: str = "DAY_90"  # window for a KOL's first poll
+    timeout_s: float = 60.0
+    concurrency: int = 4
+    max_rps: float = 2.0
+    max_attempts: int = 3
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    path: Path = Path("/var/lib/watcher/watcher.db")
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    cron: str | None = "0 10 * * *"
+    every_s: float | None = None
+    timezone: str = "Asia/Shanghai"
+
+    def describe(self) -> str:
+        """One phrase for summaries and logs."""
+        if self.every_s is not None:
+            return f"every {self.every_s:g}s"
+        return f"cron '{self.cron}' ({self.timezone})"
+
+
+@dataclass(frozen=True)
+class SlackChannel:
+    name: str
+    webhook_url: str = field(repr=False)
+    type: str = "slack"
+
+
+@dataclass(frozen=True)
+class EmailChannel:
+    name: str
+    host: str
+    port: int
+    security: str  # starttls | ssl | none
+    sender: str
+    to: tuple[str, ...]
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout_s: float = 30.0
+    type: str = "email"
+
+
+@dataclass(frozen=True)
+class ConsoleChannel:
+    name: str = "console"
+    type: str = "console"
+
+
+Channel = SlackChannel | EmailChannel | ConsoleChannel
+
+
+@dataclass(frozen=True)
+class KolConfig:
+    user_id: str
+    name: str
+    tags: tuple[str, ...] = ()
+    detect: DetectSettings = DetectSettings()
+
+
+@dataclass(frozen=True)
+class Config:
+    api: ApiConfig
+    storage: StorageConfig
+    schedule: ScheduleConfig
+    channels: tuple[Channel, ...]
+    watchlist: tuple[KolConfig, ...]
+    detect: DetectSettings
+    source: str = "<memory>"
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value, so logs and errors can redact them wherever they appear."""
+        found = [self.api.token]
+        for ch in self.channels:
+            if isinstance(ch, SlackChannel):
+                found.append(ch.webhook_url)
+            elif isinstance(ch, EmailChannel) and ch.password:
+                found.append(ch.password)
+        return tuple(s for s in found if s)
+
+    def summary(self) -> str:
+        """The one-line summary `watcher validate` prints."""
+        names = ", ".join(f"{c.name} ({c.type})" for c in self.channels)
+        return (
+            f"{self.source}: OK: {len(self.watchlist)} KOL(s), "
+            f"{len(self.channels)} channel(s): {names}; schedule {self.schedule.describe()}"
+        )

@@ -1,0 +1,258 @@
+"""The SQLite store: follower history, findings, the alert outbox and cycle records."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from watcher.model import Alert, Finding, Notice, Point, Series
+from watcher.store.codec import alert_from_json, alert_to_json
+from watcher.store.schema import MIGRATIONS, VERSION
+
+
+@dataclass(frozen=True)
+class MergeStats:
+    added: int
+    revised: int
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    alert_id: int
+    channel: str
+    attempts: int
+    kind: str  # "anomaly" | "ops"
+    body: str
+    created_at: str
+
+    def alert(self) -> Alert:
+        """The anomaly alert this delivery carries (kind == 'anomaly')."""
+        return alert_from_json(self.body)
+
+    def notice(self) -> Notice:
+        """The operational notice this delivery carries (kind == 'ops')."""
+        return Notice(**json.loads(self.body))
+
+
+def _ts(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+class Store:
+    """One SQLite file; every method is its own transaction, safe to call from any thread."""
+
+    def __init__(self, path: Path | str) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._lock = threading.RLock()
+        self._migrate()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        with self._tx() as db:
+            current = db.execute("PRAGMA user_version").fetchone()[0]
+            if current > VERSION:
+                raise RuntimeError(f"{self.path} has schema {current}, newer than this "
+                                   f"watcher ({VERSION}); upgrade watcher")
+            for step in range(current + 1, VERSION + 1):
+                for statement in MIGRATIONS[step].split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+            db.execute(f"PRAGMA user_version = {VERSION}")
+
+    # history ----------------------------------------------------------------------------------
+
+    def merge(self, series: Series, seen_at: dt.datetime) -> MergeStats:
+        """Add new days; a restated day keeps the new total and records a revision."""
+        now = _ts(seen_at)
+        added = revised = 0
+        with self._tx() as db:
+            known = dict(db.execute("SELECT day, total FROM totals WHERE user_id = ?",
+                                    (series.user_id,)).fetchall())
+            for p in series.points:
+                day = p.day.isoformat()
+                old = known.get(day)
+                if old is None:
+                    db.execute("INSERT INTO totals VALUES (?, ?, ?, ?, ?)",
+                               (series.user_id, day, p.total, now, now))
+                    added += 1
+                elif old != p.total:
+                    db.execute("UPDATE totals SET total = ?, updated = ? "
+                               "WHERE user_id = ? AND day = ?",
+                               (p.total, now, series.user_id, day))
+                    db.execute("INSERT INTO revisions VALUES (?, ?, ?, ?, ?)",
+                               (series.user_id, day, old, p.total, now))
+                    revised += 1
+        return MergeStats(added, revised)
+
+    def series(self, user_id: str) -> Series:
+        """Every stored day of one KOL, oldest first."""
+        with self._lock:
+            rows = self._db.execute("SELECT day, total FROM totals WHERE user_id = ? "
+                                    "ORDER BY day", (user_id,)).fetchall()
+        return Series(user_id, tuple(Point(dt.date.fromisoformat(d), t) for d, t in rows))
+
+    def newest_days(self) -> dict[str, dt.date]:
+        """Each KOL's newest stored day."""
+        with self._lock:
+            rows = self._db.execute("SELECT user_id, MAX(day) FROM totals GROUP BY user_id")
+            return {u: dt.date.fromisoformat(d) for u, d in rows.fetchall()}
+
+    def revisions(self, user_id: str) -> list[tuple[dt.date, int, int, str]]:
+        """(day, old total, new total, seen at) for every restated day of one KOL."""
+        with self._lock:
+            rows = self._db.execute("SELECT day, old_total, new_total, seen_at FROM revisions "
+                                    "WHERE user_id = ? ORDER BY rowid", (user_id,)).fetchall()
+        return [(dt.date.fromisoformat(d), o, n, s) for d, o, n, s in rows]
+
+    # findings and alerts ---------------------------------------------------------------------
+
+    def save_findings(self, findings: Iterable[Finding], found_at: dt.datetime) -> None:
+        """Keep every finding, alerted or not, for history and backtests."""
+        now = _ts(found_at)
+        with self._tx() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO findings VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(f.user_id, f.day.isoformat(), f.direction, f.event_start.isoformat(),
+                  f.increment, f.baseline, f.score, f.ratio, f.total, f.pct_of_base, f.rule,
+                  now) for f in findings])
+
+    def findings(self, user_id: str | None = None) -> list[dict[str, Any]]:
+        """Stored findings as plain rows, newest first."""
+        sql = "SELECT * FROM findings" + (" WHERE user_id = ?" if user_id else "")
+        with self._lock:
+            cur = self._db.execute(sql + " ORDER BY day DESC", (user_id,) if user_id else ())
+            names = [c[0] for c in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def queue_alert(self, alert: Alert, channels: Iterable[str], now: dt.datetime) -> int | None:
+        """Open the alert's event and queue it for every channel, in one transaction.
+
+        Returns the alert id, or None when this event was already alerted (dedup)."""
+        f = alert.finding
+        key = (f.user_id, f.event_start.isoformat(), f.direction)
+        with self._tx() as db:
+            row = db.execute("SELECT alerted_score FROM events WHERE user_id = ? AND "
+                             "event_start = ? AND direction = ?", key).fetchone()
+            if row is not None:
+                db.execute("UPDATE events SET last_day = MAX(last_day, ?) WHERE user_id = ? "
+                           "AND event_start = ? AND direction = ?", (f.day.isoformat(), *key))
+                return None
+            db.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)",
+                       (*key, f.day.isoformat(), f.score, _ts(now)))
+            return self._enqueue(db, f.user_id, "anomaly", alert_to_json(alert), channels, now)
+
+    def queue_notice(self, notice: Notice, channels: Iterable[str], now: dt.datetime) -> int:
+        """Queue an operational notice for the given channels."""
+        body = json.dumps({"key": notice.key, "title": notice.title, "detail": notice.detail})
+        with self._tx() as db:
+            return self._enqueue(db, "", "ops", body, channels, now)
+
+    @staticmethod
+    def _enqueue(db: sqlite3.Connection, user_id: str, kind: str, body: str,
+                 channels: Iterable[str], now: dt.datetime) -> int:
+        cur = db.execute("INSERT INTO alerts (user_id, kind, body, created_at) "
+                         "VALUES (?, ?, ?, ?)", (user_id, kind, body, _ts(now)))
+        alert_id = cur.lastrowid
+        assert alert_id is not None
+        db.executemany("INSERT INTO deliveries (alert_id, channel, next_attempt_at) "
+                       "VALUES (?, ?, ?)", [(alert_id, ch, _ts(now)) for ch in channels])
+        return alert_id
+
+    def due_deliveries(self, now: dt.datetime) -> list[Delivery]:
+        """Pending deliveries whose next attempt is due, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT d.id, d.alert_id, d.channel, d.attempts, a.kind, a.body, a.created_at "
+                "FROM deliveries d JOIN alerts a ON a.id = d.alert_id "
+                "WHERE d.status = 'pending' AND d.next_attempt_at <= ? ORDER BY d.id",
+                (_ts(now),)).fetchall()
+        return [Delivery(*row) for row in rows]
+
+    def deliveries(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Every delivery row (optionally of one status), for `watcher outbox` and tests."""
+        sql = ("SELECT d.id, d.alert_id, d.channel, d.status, d.attempts, d.last_error, "
+               "d.next_attempt_at, d.sent_at, a.kind, a.user_id FROM deliveries d "
+               "JOIN alerts a ON a.id = d.alert_id")
+        args: tuple[str, ...] = ()
+        if status:
+            sql, args = sql + " WHERE d.status = ?", (status,)
+        with self._lock:
+            cur = self._db.execute(sql + " ORDER BY d.id", args)
+            names = [c[0] for c in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def mark_sent(self, delivery_id: int, now: dt.datetime) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE deliveries SET status = 'sent', sent_at = ?, "
+                       "attempts = attempts + 1, last_error = NULL WHERE id = ?",
+                       (_ts(now), delivery_id))
+
+    def mark_retry(self, delivery_id: int, error: str, next_at: dt.datetime) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE deliveries SET attempts = attempts + 1, last_error = ?, "
+                       "next_attempt_at = ? WHERE id = ?", (error, _ts(next_at), delivery_id))
+
+    def mark_failed(self, delivery_id: int, error: str) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE deliveries SET status = 'failed', attempts = attempts + 1, "
+                       "last_error = ? WHERE id = ?", (error, delivery_id))
+
+    # cycles ------------------------------------------------------------------------------------
+
+    def start_cycle(self, now: dt.datetime) -> int:
+        with self._tx() as db:
+            cycle_id = db.execute("INSERT INTO cycles (started_at) VALUES (?)",
+                                  (_ts(now),)).lastrowid
+        assert cycle_id is not None
+        return cycle_id
+
+    def record_poll(self, cycle_id: int, user_id: str, status: str, reason: str,
+                    calls: int) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO polls VALUES (?, ?, ?, ?, ?)",
+                       (cycle_id, user_id, status, reason, calls))
+
+    def finish_cycle(self, cycle_id: int, now: dt.datetime, ok: bool,
+                     summary: dict[str, Any]) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE cycles SET finished_at = ?, ok = ?, summary = ? WHERE id = ?",
+                       (_ts(now), int(ok), json.dumps(summary), cycle_id))
+
+    def last_cycle(self) -> dict[str, Any] | None:
+        """The newest finished cycle: started_at, finished_at, ok, summary."""
+        with self._lock:
+            row = self._db.execute("SELECT started_at, finished_at, ok, summary FROM cycles "
+                                   "WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1"
+                                   ).fetchone()
+        if row is None:
+            return None
+        return {"started_at": row[0], "finished_at": row[1], "ok": bool(row[2]),
+                "summary": json.loads(row[3] or "{}")}
