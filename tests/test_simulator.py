@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import socket
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,7 +13,8 @@ import pytest
 import requests
 
 from watcher.model import Point
-from watcher.simulator import PATH, DemoKol, Simulator, demo_watchlist
+from watcher.simulator import PATH, DemoKol, Fault, Simulator, demo_watchlist
+from watcher.simulator.limits import TokenBucket
 
 TOKEN = "t0k3n"
 UID = "5b1f3c7e9a2d4f6b8c0e1a3d"
@@ -218,6 +221,202 @@ def test_port_is_released_on_stop(clock: Clock) -> None:
     s.stop()
     with pytest.raises(requests.ConnectionError):
         requests.get(url + PATH, timeout=1)
+
+
+# --- scripted faults -------------------------------------------------------------------------
+
+
+ALL_CODES = [100, 101, 202, 300, 301, 302, 303, 400, 404, 500, 503, 600, 601, 602, 999]
+
+
+@pytest.mark.parametrize("code", ALL_CODES)
+def test_code_fault_gives_that_envelope_once(sim: Simulator, code: int) -> None:
+    sim.script(UID, Fault.code(code))
+    r = get(sim)
+    assert r.status_code == 200
+    body = r.json()
+    assert {"code", "data", "message", "recordTime"} <= body.keys()
+    assert (body["code"], body["data"]) == (code, None)
+    assert body["message"] is None or isinstance(body["message"], str)
+    assert get(sim).json()["code"] == 0  # consumed: normal service resumes
+    assert sim.billed_calls() == 1
+    assert sim.calls[0].fault == f"code:{code}" and sim.calls[1].fault is None
+
+
+def test_code_fault_messages_are_realistic() -> None:
+    assert Fault.code(301).message == "FAILED, RETRY"
+    assert Fault.code(602).message is None
+    assert Fault.code(999).message == "UNKNOWN ERROR"
+    assert Fault.code(500, message="boom").message == "boom"
+    assert Fault.code(500, message=None).message is None
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 429, 500, 503])
+def test_code_fault_with_http_status(sim: Simulator, status: int) -> None:
+    sim.script(UID, Fault.code(500, http_status=status))
+    r = get(sim)
+    assert r.status_code == status
+    body = r.json()
+    assert body["code"] == 500 and body["data"] is None
+    assert sim.calls[-1].http_status == status and sim.calls[-1].code == 500
+
+
+def test_code_fault_carries_data(sim: Simulator) -> None:
+    sim.script(UID, Fault.code(301, data={"why": "upstream"}))
+    assert get(sim).json()["data"] == {"why": "upstream"}
+
+
+def test_spring_400_fault(sim: Simulator) -> None:
+    sim.script(UID, Fault.spring_400())
+    r = get(sim)
+    assert r.status_code == 400
+    body = r.json()
+    assert "code" not in body
+    assert (body["status"], body["error"], body["path"]) == (400, "Bad Request", PATH)
+    assert sim.calls[-1].code is None and sim.calls[-1].fault == "spring_400"
+
+
+@pytest.mark.parametrize("status", [502, 504])
+def test_html_fault(sim: Simulator, status: int) -> None:
+    sim.script(UID, Fault.html(status))
+    r = get(sim)
+    assert r.status_code == status
+    assert r.headers["Content-Type"].startswith("text/html")
+    assert f"<title>{status} " in r.text and "nginx" in r.text
+    with pytest.raises(requests.JSONDecodeError):
+        r.json()
+
+
+def test_truncated_fault_breaks_the_read(sim: Simulator) -> None:
+    sim.script(UID, Fault.truncated())
+    with pytest.raises(requests.exceptions.ChunkedEncodingError, match="IncompleteRead"):
+        get(sim)
+    assert sim.calls[-1].fault == "truncated" and not sim.calls[-1].billed
+    assert get(sim).json()["code"] == 0
+
+
+def test_truncated_body_is_half_of_the_real_one(sim: Simulator) -> None:
+    # A raw socket shows exactly what was sent before the close.
+    sim.script(UID, Fault.truncated())
+    host, port = sim.url.removeprefix("http://").split(":")
+    query = urllib.parse.urlencode(params())
+    with socket.create_connection((host, int(port)), timeout=5) as conn:
+        conn.sendall(f"GET {PATH}?{query} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        raw = b""
+        while chunk := conn.recv(65536):
+            raw += chunk
+    head, _, sent = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 ")
+    length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+    assert len(sent) == length // 2
+    assert sent.startswith(b'{"code": 0')
+    assert b'"dateKey"' in sent  # the real history, not a placeholder
+
+
+def test_garbage_fault(sim: Simulator) -> None:
+    sim.script(UID, Fault.garbage())
+    r = get(sim)
+    assert r.status_code == 200
+    assert r.headers["Content-Type"].startswith("application/json")
+    with pytest.raises(requests.JSONDecodeError):
+        r.json()
+
+
+def test_reset_fault(sim: Simulator) -> None:
+    sim.script(UID, Fault.reset())
+    with requests.Session() as session:
+        with pytest.raises(requests.ConnectionError):
+            session.get(sim.url + PATH, params=params(), timeout=5)
+        # The same session recovers on a fresh connection.
+        assert session.get(sim.url + PATH, params=params(), timeout=5).json()["code"] == 0
+    reset_call = sim.calls[0]
+    assert (reset_call.fault, reset_call.http_status, reset_call.code) == ("reset", None, None)
+
+
+def test_delay_fault_triggers_client_timeout(sim: Simulator) -> None:
+    sim.script(UID, Fault.delay(0.3))
+    with pytest.raises(requests.ReadTimeout):
+        requests.get(sim.url + PATH, params=params(), timeout=0.1)
+    assert get(sim).json()["code"] == 0
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        [],
+        "oops",
+        {"fansNumInc": 0, "fansNumIncRate": 0.0},
+        {"list": None},
+        {"list": [{"num": None, "dateKey": "2025-12-07"}]},
+        {"list": [{"num": 5, "dateKey": "2025-12-07"}, {"num": 6, "dateKey": "2025-12-07"}]},
+        {"list": [{"num": -1, "dateKey": "2025-12-07"}]},
+        {"list": [{"num": 5, "dateKey": "07/12/2025"}]},
+        {"list": [{"num": 6, "dateKey": "2025-12-07"}, {"num": 5, "dateKey": "2025-12-06"}]},
+    ],
+)
+def test_payload_fault_is_served_verbatim_and_billed(sim: Simulator, data: Any) -> None:
+    sim.script(UID, Fault.payload(data))
+    body = get(sim).json()
+    assert (body["code"], body["data"]) == (0, data)
+    assert sim.billed_calls() == 1 and sim.calls[-1].fault == "payload"
+
+
+def test_faults_queue_per_user_then_any(sim: Simulator) -> None:
+    sim.script(UID, Fault.code(301), Fault.code(500))
+    sim.script(None, Fault.code(600))
+    assert get(sim, userId=OTHER).json()["code"] == 600  # any-user queue
+    assert get(sim, userId=OTHER).json()["code"] == 0
+    assert [get(sim).json()["code"] for _ in range(3)] == [301, 500, 0]
+
+
+def test_user_queue_is_used_before_any_user_queue(sim: Simulator) -> None:
+    sim.script(None, Fault.code(600))
+    sim.script(UID, Fault.code(301))
+    assert [get(sim).json()["code"] for _ in range(3)] == [301, 600, 0]
+
+
+# --- rate limit and quota -------------------------------------------------------------------
+
+
+def test_rate_limit_answers_302_after_the_burst(clock: Clock) -> None:
+    # 0.5 rps: a burst of one, then a token every 2 s, far longer than the test takes.
+    with Simulator({UID: history(TODAY)}, token=TOKEN, today=clock, max_rps=0.5) as s:
+        first, second, third = (get(s) for _ in range(3))
+    assert first.json()["code"] == 0
+    for r in (second, third):
+        assert r.status_code == 200
+        body = r.json()
+        assert (body["code"], body["data"]) == (302, None)
+    assert s.billed_calls() == 1
+
+
+def test_token_bucket_burst_and_refill() -> None:
+    now = [100.0]
+    bucket = TokenBucket(4.0, clock=lambda: now[0])
+    assert [bucket.take() for _ in range(5)] == [True] * 4 + [False]
+    now[0] += 0.25  # one token's worth at 4 rps
+    assert [bucket.take(), bucket.take()] == [True, False]
+    now[0] += 60  # refills only up to the burst size
+    assert sum(bucket.take() for _ in range(10)) == 4
+    assert TokenBucket(0.2, clock=lambda: now[0]).capacity == 1.0
+
+
+def test_daily_quota_answers_303_then_resets_next_day(clock: Clock) -> None:
+    with Simulator({UID: history(TODAY, days=200)}, token=TOKEN, today=clock, daily_quota=2) as s:
+        assert get(s, token="bad").json()["code"] == 100  # unbilled calls do not count
+        assert [get(s).json()["code"] for _ in range(3)] == [0, 0, 303]
+        assert s.calls[-1].billed is False
+        clock.day += dt.timedelta(days=1)
+        assert [get(s).json()["code"] for _ in range(3)] == [0, 0, 303]
+        assert s.billed_calls() == 4
+
+
+def test_billed_payload_faults_use_up_the_quota(clock: Clock) -> None:
+    with Simulator({UID: history(TODAY)}, token=TOKEN, today=clock, daily_quota=1) as s:
+        s.script(UID, Fault.payload({"list": []}))
+        assert get(s).json()["code"] == 0
+        assert get(s).json()["code"] == 303
 
 
 # --- demo data -------------------------------------------------------------------------------

@@ -175,8 +175,12 @@ class Simulator:
         if self._server is None:
             self._stopping.clear()
             self._server = _Server(self._port, self)
+            # A short poll interval makes stop() prompt; tests start and stop many servers.
             self._thread = threading.Thread(
-                target=self._server.serve_forever, name="watcher-simulator", daemon=True
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.01},
+                name="watcher-simulator",
+                daemon=True,
             )
             self._thread.start()
         return self
