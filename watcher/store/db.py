@@ -76,16 +76,15 @@ class Store:
             self._db.execute("COMMIT")
 
     def _migrate(self) -> None:
-        with self._tx() as db:
-            current = db.execute("PRAGMA user_version").fetchone()[0]
+        with self._lock:
+            current = self._db.execute("PRAGMA user_version").fetchone()[0]
             if current > VERSION:
                 raise RuntimeError(f"{self.path} has schema {current}, newer than this "
                                    f"watcher ({VERSION}); upgrade watcher")
             for step in range(current + 1, VERSION + 1):
-                for statement in MIGRATIONS[step].split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-            db.execute(f"PRAGMA user_version = {VERSION}")
+                # one script per step, schema and version together: a crash leaves either
+                self._db.executescript(f"BEGIN IMMEDIATE;\n{MIGRATIONS[step]}\n"
+                                       f"PRAGMA user_version = {step};\nCOMMIT;")
 
     # history ----------------------------------------------------------------------------------
 
@@ -167,19 +166,25 @@ class Store:
                 return None
             db.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)",
                        (*key, f.day.isoformat(), f.score, _ts(now)))
-            return self._enqueue(db, f.user_id, "anomaly", alert_to_json(alert), channels, now)
+            return self._enqueue(db, f.user_id, "anomaly", "/".join(key), alert_to_json(alert),
+                                 channels, now)
 
-    def queue_notice(self, notice: Notice, channels: Iterable[str], now: dt.datetime) -> int:
-        """Queue an operational notice for the given channels."""
+    def queue_notice(self, notice: Notice, channels: Iterable[str], now: dt.datetime,
+                     repeat_after: dt.timedelta) -> int | None:
+        """Queue an operational notice, unless the same key was queued within `repeat_after`."""
         body = json.dumps({"key": notice.key, "title": notice.title, "detail": notice.detail})
         with self._tx() as db:
-            return self._enqueue(db, "", "ops", body, channels, now)
+            recent = db.execute("SELECT 1 FROM alerts WHERE dedup_key = ? AND created_at > ?",
+                                (notice.key, _ts(now - repeat_after))).fetchone()
+            if recent:
+                return None
+            return self._enqueue(db, "", "ops", notice.key, body, channels, now)
 
     @staticmethod
-    def _enqueue(db: sqlite3.Connection, user_id: str, kind: str, body: str,
+    def _enqueue(db: sqlite3.Connection, user_id: str, kind: str, dedup_key: str, body: str,
                  channels: Iterable[str], now: dt.datetime) -> int:
-        cur = db.execute("INSERT INTO alerts (user_id, kind, body, created_at) "
-                         "VALUES (?, ?, ?, ?)", (user_id, kind, body, _ts(now)))
+        cur = db.execute("INSERT INTO alerts (user_id, kind, dedup_key, body, created_at) "
+                         "VALUES (?, ?, ?, ?, ?)", (user_id, kind, dedup_key, body, _ts(now)))
         alert_id = cur.lastrowid
         assert alert_id is not None
         db.executemany("INSERT INTO deliveries (alert_id, channel, next_attempt_at) "
@@ -224,6 +229,15 @@ class Store:
         with self._tx() as db:
             db.execute("UPDATE deliveries SET status = 'failed', attempts = attempts + 1, "
                        "last_error = ? WHERE id = ?", (error, delivery_id))
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     # cycles ------------------------------------------------------------------------------------
 

@@ -29,8 +29,9 @@ MIGRATIONS: dict[int, str] = {
     ) WITHOUT ROWID;
     CREATE TABLE alerts (
         id INTEGER PRIMARY KEY, user_id TEXT NOT NULL, kind TEXT NOT NULL,
-        body TEXT NOT NULL, created_at TEXT NOT NULL
+        dedup_key TEXT NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL
     );
+    CREATE INDEX alerts_dedup ON alerts (dedup_key, created_at);
     -- the outbox: one row per (alert, channel); 'sent' only once the receiver accepted it
     CREATE TABLE deliveries (
         id INTEGER PRIMARY KEY, alert_id INTEGER NOT NULL REFERENCES alerts(id),
@@ -44,6 +45,7 @@ MIGRATIONS: dict[int, str] = {
         id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT,
         ok INTEGER, summary TEXT
     );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE polls (
         cycle_id INTEGER NOT NULL REFERENCES cycles(id), user_id TEXT NOT NULL,
         status TEXT NOT NULL, reason TEXT, calls INTEGER NOT NULL,

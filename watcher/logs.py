@@ -1,0 +1,40 @@
+"""Logging to stderr: journald style under systemd, readable lines on a terminal; redacted."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from watcher.redact import RedactingFilter, Redactor
+
+LEVELS = ("debug", "info", "warning", "error")
+# sd-daemon(3) priority prefixes: journald reads them and strips them
+_SD_PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3,
+                logging.CRITICAL: 2}
+
+
+class JournalFormatter(logging.Formatter):
+    """`<6>logger: message`: journald adds its own timestamps."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        prefix = f"<{_SD_PRIORITY.get(record.levelno, 6)}>"
+        return "\n".join(prefix + line for line in super().format(record).splitlines())
+
+
+def setup_logging(level: str = "info", redactor: Redactor | None = None) -> None:
+    """Configure the root logger once; calling again replaces the handler (and its secrets)."""
+    handler = logging.StreamHandler(sys.stderr)
+    if os.environ.get("JOURNAL_STREAM"):
+        handler.setFormatter(JournalFormatter("%(name)s: %(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: "
+                                               "%(message)s", "%Y-%m-%d %H:%M:%S"))
+    handler.addFilter(RedactingFilter(redactor or Redactor([])))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    # urllib3 logs full request URLs (with the token) at debug level: keep it quieter
+    logging.getLogger("urllib3").setLevel(max(logging.INFO, root.level))
