@@ -7,13 +7,16 @@ import json
 import socket
 import urllib.parse
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 import requests
+import yaml
 
 from watcher.model import Point
 from watcher.simulator import PATH, DemoKol, Fault, Simulator, demo_watchlist
+from watcher.simulator.__main__ import yaml_snippet
 from watcher.simulator.limits import TokenBucket
 
 TOKEN = "t0k3n"
@@ -419,6 +422,50 @@ def test_billed_payload_faults_use_up_the_quota(clock: Clock) -> None:
         assert get(s).json()["code"] == 303
 
 
+# --- server behaviour ----------------------------------------------------------------------
+
+
+def test_kept_alive_connection_is_dropped_on_stop(clock: Clock) -> None:
+    s = Simulator({UID: history(TODAY)}, token=TOKEN, today=clock).start()
+    url = s.url + PATH
+    with requests.Session() as session:
+        assert session.get(url, params=params(), timeout=5).status_code == 200
+        s.stop()
+        with pytest.raises(requests.ConnectionError):
+            session.get(url, params=params(), timeout=5)
+
+
+def test_concurrent_requests_are_all_recorded(sim: Simulator) -> None:
+    def worker(n: int) -> list[int]:
+        with requests.Session() as session:
+            uid = UID if n % 2 else OTHER
+            return [
+                session.get(sim.url + PATH, params=params(userId=uid), timeout=5).json()["code"]
+                for _ in range(20)
+            ]
+
+    with ThreadPoolExecutor(8) as pool:
+        codes = [c for batch in pool.map(worker, range(8)) for c in batch]
+    assert codes == [0] * 160
+    assert len(sim.calls) == 160 and sim.billed_calls() == 160
+    assert sum(c.user_id == UID for c in sim.calls) == 80
+
+
+def test_latency_is_seeded_and_within_range() -> None:
+    def draws(seed: int) -> list[float]:
+        s = Simulator(latency_s=(0.2, 0.4), seed=seed)
+        return [s._pick_latency() for _ in range(50)]
+
+    assert draws(1) == draws(1) != draws(2)
+    assert all(0.2 <= x <= 0.4 for x in draws(1))
+    assert Simulator(latency_s=0.25)._pick_latency() == 0.25
+
+
+def test_url_before_start_is_an_error() -> None:
+    with pytest.raises(RuntimeError):
+        _ = Simulator().url
+
+
 # --- demo data -------------------------------------------------------------------------------
 
 
@@ -465,3 +512,11 @@ def test_demo_served_through_the_simulator() -> None:
     items = r.json()["data"]["list"]
     assert items[-1] == {"num": kols[1].points[-1].total, "dateKey": "2025-12-07"}
     assert json.dumps(r.json())  # round-trips
+
+
+def test_entry_point_snippet_is_valid_yaml() -> None:
+    doc = yaml.safe_load(yaml_snippet("http://127.0.0.1:8080", "T"))
+    assert doc["api"] == {"base_url": "http://127.0.0.1:8080", "token": "T"}
+    names = [k["name"] for k in doc["kols"]]
+    assert "Lily & <Co>" in names and any("小鹿" in n for n in names)
+    assert all(len(k["user_id"]) == 24 and isinstance(k["tags"], list) for k in doc["kols"])

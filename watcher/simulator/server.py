@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -79,11 +80,34 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, port: int, sim: Simulator) -> None:
         super().__init__(("127.0.0.1", port), _Handler)
         self.sim = sim
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def drop_connections(self) -> None:
+        """Hang up kept-alive connections, so a stopped simulator answers nothing at all."""
+        with self._open_lock:
+            conns = list(self._open)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
 
 
 class _Handler(BaseHTTPRequestHandler):
     # HTTP/1.1 so clients keep connections alive as they would against the vendor.
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle on, a kept-alive client waits
+    # ~40 ms for a delayed ACK on every call.
+    disable_nagle_algorithm = True
 
     def version_string(self) -> str:
         return "nginx"  # what the vendor's gateway presents, without Python's version
@@ -147,7 +171,11 @@ class Simulator:
 
     @property
     def calls(self) -> list[Call]:
-        """A snapshot of every request so far, in arrival-decision order."""
+        """A snapshot of every answered request, in the order the answers were decided.
+
+        A delayed request is recorded (and billed) when its delay ends, even if the client has
+        timed out by then, as the vendor may charge for calls a client abandoned.
+        """
         with self._lock:
             return list(self._calls)
 
@@ -193,6 +221,7 @@ class Simulator:
         self._stopping.set()
         server.shutdown()
         server.server_close()
+        server.drop_connections()
         if self._thread is not None:
             self._thread.join(timeout=5)
 
@@ -222,6 +251,8 @@ class Simulator:
         else:
             fault = self._next_fault(query.get("userId"))
             reply = self._normal(query, url.path) if fault is None else self._faulty(fault, query)
+        if self._stopping.is_set():
+            return  # stopped mid-delay: never answered, so neither billed nor recorded
         with self._lock:
             if reply.billed:
                 self._quota.bill(self._today())
