@@ -373,6 +373,24 @@ def test_faults_queue_per_user_then_any(sim: Simulator) -> None:
     assert [get(sim).json()["code"] for _ in range(3)] == [301, 500, 0]
 
 
+def test_mixed_fault_sequence_then_recovery(sim: Simulator) -> None:
+    # The shape of a retry scenario: a reset, a transient code, a gateway page, then success.
+    sim.script(UID, Fault.reset(), Fault.code(301), Fault.html(503))
+    outcomes: list[str] = []
+    with requests.Session() as session:
+        for _ in range(4):
+            try:
+                r = session.get(sim.url + PATH, params=params(), timeout=5)
+            except requests.ConnectionError:
+                outcomes.append("reset")
+                continue
+            ctype = r.headers["Content-Type"]
+            outcomes.append(f"{r.status_code}:{r.json()['code'] if 'json' in ctype else 'html'}")
+    assert outcomes == ["reset", "200:301", "503:html", "200:0"]
+    assert [c.fault for c in sim.calls] == ["reset", "code:301", "html:503", None]
+    assert sim.billed_calls() == 1
+
+
 def test_user_queue_is_used_before_any_user_queue(sim: Simulator) -> None:
     sim.script(None, Fault.code(600))
     sim.script(UID, Fault.code(301))
@@ -517,6 +535,6 @@ def test_demo_served_through_the_simulator() -> None:
 def test_entry_point_snippet_is_valid_yaml() -> None:
     doc = yaml.safe_load(yaml_snippet("http://127.0.0.1:8080", "T"))
     assert doc["api"] == {"base_url": "http://127.0.0.1:8080", "token": "T"}
-    names = [k["name"] for k in doc["kols"]]
+    names = [k["name"] for k in doc["watchlist"]]
     assert "Lily & <Co>" in names and any("小鹿" in n for n in names)
-    assert all(len(k["user_id"]) == 24 and isinstance(k["tags"], list) for k in doc["kols"])
+    assert all(len(k["user_id"]) == 24 and isinstance(k["tags"], list) for k in doc["watchlist"])

@@ -14,7 +14,9 @@ from watcher.simulator.server import Simulator
 
 def yaml_snippet(url: str, token: str) -> str:
     """A watchlist snippet pointing at `url`; JSON-quoted strings are valid YAML scalars."""
-    lines = ["api:", f"  base_url: {json.dumps(url)}", f"  token: {json.dumps(token)}", "kols:"]
+    # Keys follow watcher's config file (api.base_url, api.token, watchlist[]).
+    lines = ["api:", f"  base_url: {json.dumps(url)}", f"  token: {json.dumps(token)}"]
+    lines.append("watchlist:")
     for kol in demo_watchlist(beijing_today()):
         lines += [
             f"  - user_id: {json.dumps(kol.user_id)}",
