@@ -469,6 +469,20 @@ def test_concurrent_requests_are_all_recorded(sim: Simulator) -> None:
     assert sum(c.user_id == UID for c in sim.calls) == 80
 
 
+def test_quota_holds_under_concurrency(clock: Clock) -> None:
+    with Simulator({UID: history(TODAY)}, token=TOKEN, today=clock, daily_quota=30) as s:
+
+        def worker(_: int) -> list[int]:
+            with requests.Session() as session:
+                calls = (session.get(s.url + PATH, params=params(), timeout=5) for _ in range(10))
+                return [r.json()["code"] for r in calls]
+
+        with ThreadPoolExecutor(8) as pool:
+            codes = [c for batch in pool.map(worker, range(8)) for c in batch]
+        assert codes.count(0) == 30 and codes.count(303) == 50
+        assert s.billed_calls() == 30
+
+
 def test_latency_is_seeded_and_within_range() -> None:
     def draws(seed: int) -> list[float]:
         s = Simulator(latency_s=(0.2, 0.4), seed=seed)

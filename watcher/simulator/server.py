@@ -243,6 +243,8 @@ class Simulator:
         url = urlsplit(handler.path)
         query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         self._wait(self._pick_latency())
+        if self._stopping.is_set():
+            return  # stopped while the request was held: it was never answered
         fault: Fault | None = None
         if url.path != PATH:
             reply = _json_reply(404, spring_error(404, url.path), None)
@@ -252,10 +254,8 @@ class Simulator:
             fault = self._next_fault(query.get("userId"))
             reply = self._normal(query, url.path) if fault is None else self._faulty(fault, query)
         if self._stopping.is_set():
-            return  # stopped mid-delay: never answered, so neither billed nor recorded
+            return  # stopped mid-delay: never answered, so not recorded
         with self._lock:
-            if reply.billed:
-                self._quota.bill(self._today())
             # Recorded before sending, so a client that has its answer also sees the record.
             self._calls.append(
                 Call(
@@ -291,6 +291,11 @@ class Simulator:
                     return queue.popleft()
         return None
 
+    def _bill(self) -> None:
+        # Scripted code-0 replies bypass the quota check but still use the quota up.
+        with self._lock:
+            self._quota.bill(self._today())
+
     def _envelope(self, status: int, code: int, message: str | None, data: Any = None) -> _Reply:
         with self._lock:
             # Real responses carry requestId only sometimes; clients must not rely on it.
@@ -309,8 +314,12 @@ class Simulator:
         data_or_error = self._history_or_error(q)
         if isinstance(data_or_error, str):
             return self._envelope(200, 400, data_or_error)
+        # Check and spend the quota in one step, so concurrent calls cannot overshoot it.
         with self._lock:
-            exhausted = self._quota.exhausted(self._today())
+            day = self._today()
+            exhausted = self._quota.exhausted(day)
+            if not exhausted:
+                self._quota.bill(day)
         if exhausted:
             return self._envelope(200, 303, default_message(303))
         return self._envelope(200, 0, None, data_or_error)
@@ -334,8 +343,11 @@ class Simulator:
         match fault.kind:
             case "code":
                 code = cast(int, fault.business_code)
+                if code == 0:
+                    self._bill()
                 return self._envelope(fault.http_status, code, fault.message, fault.data)
             case "payload":
+                self._bill()
                 return self._envelope(200, 0, None, fault.data)
             case "spring_400":
                 return _json_reply(400, spring_error(400, PATH), None)
@@ -354,6 +366,8 @@ class Simulator:
                 return _Reply(0, b"", None, mode="reset")
             case "delay":
                 self._wait(fault.seconds)
+                if self._stopping.is_set():
+                    return _Reply(0, b"", None, mode="reset")  # not served, so not billed
                 return self._normal(q, PATH)
         raise AssertionError(fault.kind)  # pragma: no cover - Literal is exhaustive
 
