@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from watcher import __version__
+from watcher.clock import Clock
 from watcher.config import Config, ConfigError, load_config
 from watcher.logs import LEVELS, setup_logging
 from watcher.redact import Redactor
@@ -46,9 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script; returns the exit code."""
+def main(argv: Sequence[str] | None = None, clock: Clock | None = None) -> int:
+    """Entry point of the console script; returns the exit code. Tests may inject a clock."""
     args = _parser().parse_args(argv)
+    args.clock = clock
     setup_logging(args.log_level)
     handler = {"validate": cmd_validate, "check": cmd_check, "run": cmd_run,
                "demo": cmd_demo, "backtest": cmd_backtest}[args.command]
@@ -91,7 +93,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"--kol: not in the watchlist: {', '.join(sorted(unknown))}",
                   file=sys.stderr)
             return EXIT_CONFIG
-    app = build_app(cfg)
+    app = build_app(cfg, clock=args.clock)
     try:
         report = app.check(dry_run=args.dry_run, only=args.kol)
     finally:

@@ -60,6 +60,7 @@ class _State:
     report: PollReport
     lock: threading.Lock = field(default_factory=threading.Lock)
     later: list[Target] = field(default_factory=list)  # timed out once: one more try at the end
+    earlier_calls: dict[str, int] = field(default_factory=dict)  # calls before the requeue
 
 
 class Poller:
@@ -100,7 +101,7 @@ class Poller:
         return state.report
 
     def _poll_one(self, target: Target, state: _State, *, final: bool) -> None:
-        calls = 0
+        calls = state.earlier_calls.get(target.user_id, 0)
         attempt = 0
         while True:
             if state.report.stop is not None:
@@ -138,6 +139,7 @@ class Poller:
                     # a timed-out call may be billed: try once more, at the end of the cycle
                     with state.lock:
                         state.later.append(target)
+                        state.earlier_calls[target.user_id] = calls
                         state.report.retries += 1
                 return
             if attempt >= self._max_attempts:

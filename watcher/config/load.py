@@ -119,7 +119,9 @@ class _Validator:
         types = typ if isinstance(typ, tuple) else (typ,)
         if isinstance(value, bool) and bool not in types or not isinstance(value, types):
             want = " or ".join(t.__name__ for t in types)
-            self.error(path, f"must be {want}, not {_kind(value)} {value!r}")
+            hint = " (YAML read it as a number: put it in quotes)" if types == (str,) and \
+                isinstance(value, int | float) else ""
+            self.error(path, f"must be {want}, not {_kind(value)} {value!r}{hint}")
             return default
         if check is not None and (msg := check(value)):
             self.error(path, msg)

@@ -12,6 +12,11 @@ PROFILE_URL = "https://www.xiaohongshu.com/user/profile/{user_id}"
 SPARK_DAYS = 30
 
 
+def one_line(text: str) -> str:
+    """Outside text with its line breaks and runs of white space folded to single spaces."""
+    return " ".join(text.split())
+
+
 def signed(n: float) -> str:
     """+1,234 / -56 / 0, for increments."""
     return f"{n:+,.0f}" if n else "0"
@@ -40,9 +45,9 @@ def alert_context(alert: Alert) -> dict[str, Any]:
     mark = span.index(f.day) if f.day in span else None
     return {
         "kind": "anomaly",
-        "name": alert.kol_name,
-        "user_id": alert.user_id,
-        "tags": list(alert.tags),
+        "name": one_line(alert.kol_name),
+        "user_id": one_line(alert.user_id),
+        "tags": [one_line(t) for t in alert.tags],
         "profile_url": PROFILE_URL.format(user_id=alert.user_id),
         "day": f.day.isoformat(),
         "event_start": f.event_start.isoformat(),
@@ -65,4 +70,5 @@ def alert_context(alert: Alert) -> dict[str, Any]:
 
 def notice_context(notice: Notice) -> dict[str, Any]:
     """Template values for an operational notice."""
-    return {"kind": "ops", "key": notice.key, "title": notice.title, "detail": notice.detail}
+    return {"kind": "ops", "key": notice.key, "title": one_line(notice.title),
+            "detail": notice.detail}

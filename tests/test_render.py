@@ -1,0 +1,61 @@
+"""Rendering: outside text escaped for Slack mrkdwn and HTML, one-line subjects, templates."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from watcher.render import Renderer
+from watcher.render.sample import sample_alert, sample_notice
+from watcher.render.sparkline import sparkline
+
+
+def _hostile():  # type: ignore[no-untyped-def]
+    return dataclasses.replace(sample_alert(), kol_name="<!channel> Tom & <@U123>\nBcc: x@y",
+                               tags=("<script>",))
+
+
+def test_slack_escapes_control_sequences_in_outside_text() -> None:
+    payload = Renderer().slack(_hostile())
+    # mrkdwn fields (fallback text, section) are escaped; the header is plain_text, which
+    # Slack never parses for mentions, and a newline in a name cannot start a new line
+    mrkdwn = json.dumps([payload["text"], payload["blocks"][1:]], ensure_ascii=False)
+    assert "<!channel>" not in mrkdwn and "<@U123>" not in mrkdwn
+    assert payload["blocks"][0]["text"]["type"] == "plain_text"
+    assert "\n" not in payload["blocks"][0]["text"]["text"]
+    section = payload["blocks"][1]["text"]["text"]
+    assert "&lt;!channel&gt; Tom &amp; &lt;@U123&gt;" in section
+    # our own link markup survives: it is the template's, not the outside text's
+    assert "<https://www.xiaohongshu.com/user/profile/" in section
+    assert payload["blocks"][0]["type"] == "header"
+    assert len(payload["blocks"][0]["text"]["text"]) <= 150
+
+
+def test_email_html_is_autoescaped_and_subject_is_one_line() -> None:
+    parts = Renderer().email(_hostile())
+    assert "<script>" not in parts.html and "&lt;script&gt;" in parts.html
+    assert "&lt;!channel&gt; Tom &amp; &lt;@U123&gt;" in parts.html
+    assert "\n" not in parts.subject and "\r" not in parts.subject
+    assert "<!channel> Tom & <@U123>" in parts.text  # plain text stays as written
+
+
+def test_alert_explains_itself() -> None:
+    text = Renderer().text(sample_alert())
+    for piece in ("+20,000", "+300", "66.7x", "score 42.0", "148,700", "%", "why:"):
+        assert piece in text
+
+
+def test_sparkline_marks_the_day_and_shows_gaps() -> None:
+    assert sparkline([0, 5, 10], mark=2) == "▁▅[█]"
+    assert sparkline([1, None, 1]) == "▅ ▅"
+    assert sparkline([]) == ""
+
+
+def test_packaged_templates_all_render() -> None:
+    assert Renderer().check() == []
+
+
+def test_notice_renders_everywhere() -> None:
+    r = Renderer()
+    assert "watcher test notice" in r.text(sample_notice())
+    assert r.slack(sample_notice())["blocks"]
