@@ -22,9 +22,17 @@ class JournalFormatter(logging.Formatter):
         return "\n".join(prefix + line for line in super().format(record).splitlines())
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is at the time, so a replaced stderr is never stale."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def setup_logging(level: str = "info", redactor: Redactor | None = None) -> None:
     """Configure the root logger once; calling again replaces the handler (and its secrets)."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     if os.environ.get("JOURNAL_STREAM"):
         handler.setFormatter(JournalFormatter("%(name)s: %(message)s"))
     else:
