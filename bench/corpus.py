@@ -123,8 +123,9 @@ def _kol(rng: np.random.Generator, i: int, days: int) -> Kol:
     mu = rate * mult
     r = _loguni(rng, 4.0, 60.0)
     follows = rng.negative_binomial(r, r / (r + mu)).astype(float)
-    unf_rate = mu * rng.uniform(0.03, 0.3) + base * _loguni(rng, 1e-7, 3e-6)
-    inc = follows - rng.poisson(unf_rate)
+    unf_rate = mu * rng.uniform(0.03, 0.2) + base * _loguni(rng, 1e-7, 3e-6)
+    ru = _loguni(rng, 3.0, 30.0)  # unfollows come in clumps too
+    inc = follows - rng.negative_binomial(ru, ru / (ru + unf_rate))
     events = _anomalies(rng, inc, mu, base, days) if rng.uniform() < 0.45 else []
     totals_f = base + np.cumsum(inc)
     totals: list[int | None] = [max(int(x), 0) for x in totals_f]
@@ -134,9 +135,13 @@ def _kol(rng: np.random.Generator, i: int, days: int) -> Kol:
             g0 = int(rng.integers(10, days - 2))
             for d in range(g0, min(g0 + int(rng.integers(1, 5)), days - 1)):
                 totals[d] = None
-    # an event whose days all fell into a gap cannot be seen; drop its label
-    events = [e for e in events if any(totals[d] is not None for d in range(e.first, e.last + 1))]
+    # an event whose increments all fell into or just after a gap cannot be seen: no label
+    events = [e for e in events if any(_seen(totals, d) for d in range(e.first, e.last + 1))]
     return Kol(f"kol{i:05d}", start, totals, events, tags)
+
+
+def _seen(totals: list[int | None], d: int) -> bool:
+    return d > 0 and totals[d] is not None and totals[d - 1] is not None
 
 
 def _weekly(rng: np.random.Generator, start: dt.date, days: int) -> np.ndarray:

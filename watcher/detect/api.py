@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from watcher.detect.engine import F64, Verdicts, judge
+from watcher.detect.engine import F64, RULE_COLLAPSE, RULE_SPIKE, Verdicts, judge
 from watcher.detect.settings import DetectSettings
 from watcher.model import Direction, Finding, Series
 
@@ -63,7 +63,13 @@ def _findings(
 
 
 def _finding(
-    user_id: str, totals: F64, start: int, v: Verdicts, row: int, j: int, ev: int,
+    user_id: str,
+    totals: F64,
+    start: int,
+    v: Verdicts,
+    row: int,
+    j: int,
+    ev: int,
     s: DetectSettings,
 ) -> Finding:
     inc = int(totals[j] - totals[j - 1])
@@ -73,11 +79,7 @@ def _finding(
     direction: Direction = "spike" if v.flags[row, j] > 0 else "drop"
     ratio = inc / baseline if baseline > 0 else None
     pct = 100.0 * inc / base if base > 0 else 0.0
-    rule = (
-        f"{direction}: robust z {score:+.1f} beyond {s.threshold:g}, "
-        f"change vs baseline {inc - baseline:+.0f} >= {s.min_abs} and >= "
-        f"{100 * s.min_rel:g}% of {base} followers"
-    )
+    rule = _rule(int(v.rules[row, j]), s)
     return Finding(
         user_id=user_id,
         day=dt.date.fromordinal(start + j),
@@ -90,4 +92,21 @@ def _finding(
         pct_of_base=round(pct, 4),
         rule=rule,
         event_start=dt.date.fromordinal(start + ev),
+    )
+
+
+def _rule(code: int, s: DetectSettings) -> str:
+    if code == RULE_SPIKE:
+        return (
+            f"spike: score >= {s.threshold:g} (noise >= {s.noise_rel:g} x baseline), "
+            f"change >= {s.min_abs} and >= {100 * s.min_rel:g}% of base"
+        )
+    if code == RULE_COLLAPSE:
+        return (
+            f"drop/collapse: gain <= {s.collapse_frac:g} x baseline for "
+            f"{s.collapse_days}+ days in a row"
+        )
+    return (
+        f"drop: score <= -{s.drop_threshold:g}, loss vs baseline >= {s.drop_min_abs} "
+        f"and >= {100 * s.min_rel:g}% of base"
     )

@@ -1,4 +1,13 @@
-"""Walk-forward robust detector, vectorised across KOLs (rows) and stepping through days."""
+"""Walk-forward robust detector, vectorised across KOLs (rows) and stepping through days.
+
+For day j each row's expected increment is a short robust level (median of the last
+`level_window` clean, deseasonalised days) plus a shrunk weekday offset (median of the same
+weekday over `season_weeks` weeks minus the overall median). Spikes are scored against the
+upper half-MAD of the trailing `window`, drops against the lower half (follower noise is
+right-skewed), each floored by Poisson noise and a share of the baseline, so a flat, tiny
+or merely noisy series cannot alert. A gain that stays collapsed for `collapse_days` is a
+drop even when no single day is extreme. Flagged days leave the baseline.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +21,10 @@ from watcher.detect.settings import DetectSettings
 F64 = npt.NDArray[np.float64]
 I8 = npt.NDArray[np.int8]
 
+SEASON_MIN = 4  # same-weekday values needed before a weekday offset is trusted
+SEASON_SHRINK = 1.5  # offsets are shrunk by this many standard errors (noise is not pattern)
 MAD_TO_SD = 1.4826  # MAD of a normal sample times this estimates its standard deviation
+RULE_SPIKE, RULE_DROP, RULE_COLLAPSE = 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -20,6 +32,7 @@ class Verdicts:
     """Per-day detector output for a block of KOLs; every array has shape (kols, days)."""
 
     flags: I8  # +1 spike, -1 drop, 0 not flagged
+    rules: I8  # which rule fired: RULE_SPIKE, RULE_DROP, RULE_COLLAPSE (0 = none)
     baseline: F64  # expected increment (NaN where the day was not judged)
     score: F64  # (increment - baseline) / scale
 
@@ -31,15 +44,40 @@ def increments(totals: F64) -> F64:
     return inc
 
 
-def _median_of_valid(x: F64) -> tuple[F64, npt.NDArray[np.intp]]:
-    """Row medians ignoring NaN (np.sort puts NaN last), and each row's count of valid values."""
-    s = np.sort(x, axis=1)
-    k = np.count_nonzero(~np.isnan(x), axis=1)
-    lo = np.maximum((k - 1) // 2, 0)
-    hi = np.maximum(k // 2, 0)
-    rows = np.arange(x.shape[0])
-    med = np.where(k > 0, 0.5 * (s[rows, lo] + s[rows, hi]), np.nan)
-    return med, k
+def nanmedian(x: F64) -> tuple[F64, npt.NDArray[np.intp]]:
+    """Median over the last axis ignoring NaN (np.sort puts NaN last), and the valid counts."""
+    s = np.sort(x, axis=-1)
+    k = np.count_nonzero(~np.isnan(x), axis=-1)
+    lo = np.maximum((k - 1) // 2, 0)[..., None]
+    hi = np.maximum(k // 2, 0)[..., None]
+    med = 0.5 * (np.take_along_axis(s, lo, -1) + np.take_along_axis(s, hi, -1))[..., 0]
+    return np.where(k > 0, med, np.nan), k
+
+
+def _lookback(a: F64, j: int, n: int) -> F64:
+    """Columns j-n .. j-1 of `a`, NaN-padded on the left when j < n."""
+    if j >= n:
+        return a[:, j - n : j]
+    out = np.full((a.shape[0], n), np.nan)
+    out[:, n - j :] = a[:, :j]
+    return out
+
+
+def _season(inc: F64, j: int, s: DetectSettings) -> F64:
+    """(rows, 7) additive weekday offsets; column q is for days whose phase is (j + q) mod 7."""
+    rows = inc.shape[0]
+    if s.season_weeks < 3:
+        return np.zeros((rows, 7))
+    raw = _lookback(inc, j, 7 * s.season_weeks).reshape(rows, s.season_weeks, 7)
+    per_phase, count = nanmedian(np.swapaxes(raw, 1, 2))
+    flat = raw.reshape(rows, -1)
+    overall, _ = nanmedian(flat)
+    spread, _ = nanmedian(np.abs(flat - overall[:, None]))
+    off = per_phase - overall[:, None]
+    # shrink towards no pattern by the offset's own sampling error (median of `count` draws)
+    err = SEASON_SHRINK * 1.25 * MAD_TO_SD * spread[:, None] / np.sqrt(np.maximum(count, 1))
+    off = np.sign(off) * np.maximum(np.abs(off) - err, 0.0)
+    return np.where((count >= SEASON_MIN) & ~np.isnan(off), off, 0.0)
 
 
 def judge(totals: F64, s: DetectSettings) -> Verdicts:
@@ -48,29 +86,51 @@ def judge(totals: F64, s: DetectSettings) -> Verdicts:
     n, days = inc.shape
     clean = inc.copy()  # flagged days are removed so one anomaly does not mask the next
     flags = np.zeros((n, days), dtype=np.int8)
+    rules = np.zeros((n, days), dtype=np.int8)
     baseline = np.full((n, days), np.nan)
     score = np.full((n, days), np.nan)
     want_spike = "spike" in s.directions
     want_drop = "drop" in s.directions
+    w = s.window
+    phase = (np.arange(w) - w) % 7  # column i of a window is day j-w+i, weekday phase (i-w)%7
+    low_run = np.zeros(n, dtype=np.int64)  # consecutive days with the gain collapsed
     for j in range(s.min_history + 1, days):
-        win = clean[:, max(0, j - s.window) : j]
-        med, k = _median_of_valid(win)
-        mad, _ = _median_of_valid(np.abs(win - med[:, None]))
-        # noise floor: Poisson-like sqrt(mean), and no series is more regular than noise_rel
-        scale = np.maximum.reduce(
-            [MAD_TO_SD * mad, np.sqrt(np.abs(med) + 1.0), s.noise_rel * np.abs(med)]
-        )
+        season = _season(inc, j, s)  # column q: offset for days with phase (j + q) mod 7
+        des = _lookback(clean, j, w) - season[:, phase]
+        med, k = nanmedian(des)
+        # follower noise is right-skewed (gamma-Poisson): judge each side by its own spread
+        gap = des - med[:, None]
+        up_mad, _ = nanmedian(np.where(gap >= 0, gap, np.nan))
+        down_mad, _ = nanmedian(np.where(gap <= 0, -gap, np.nan))
+        short, ks = nanmedian(des[:, w - s.level_window :])
+        level = np.where(ks >= 3, short, med)
+        expected = level + season[:, 0]
+        poisson = np.sqrt(np.abs(level) + 1.0)
         x = inc[:, j]
         judged = (k >= s.min_history) & ~np.isnan(x)
-        dev = x - med
-        z = dev / scale
-        base = totals[:, j - 1]
-        big = (np.abs(dev) >= s.min_abs) & (np.abs(dev) >= s.min_rel * base)
-        spike = judged & big & (z >= s.threshold) & want_spike
-        drop = judged & big & (z <= -s.threshold) & want_drop
+        dev = x - expected
+        rel = s.min_rel * totals[:, j - 1]
+        z_up = dev / np.maximum.reduce(
+            [MAD_TO_SD * up_mad, poisson, s.noise_rel * np.abs(expected)]
+        )
+        z_down = dev / np.maximum.reduce(
+            [MAD_TO_SD * down_mad, poisson, s.drop_noise_rel * np.abs(expected)]
+        )
+        spike = judged & (z_up >= s.threshold) & (dev >= np.maximum(s.min_abs, rel))
+        sharp = (z_down <= -s.drop_threshold) & (-dev >= np.maximum(s.drop_min_abs, rel))
+        # a gain that collapses for days on end is a drop even when no single day is extreme
+        low = judged & (x <= s.collapse_frac * expected) & (-dev >= np.maximum(s.min_abs, rel))
+        low_run = np.where(low, low_run + 1, 0)
+        collapse = low & (low_run >= s.collapse_days) & ~sharp
+        drop = judged & (sharp | collapse) & want_drop
+        spike &= want_spike
         flags[spike, j] = 1
         flags[drop, j] = -1
+        rules[spike, j] = RULE_SPIKE
+        rules[judged & sharp & want_drop, j] = RULE_DROP
+        rules[collapse & want_drop, j] = RULE_COLLAPSE
         clean[spike | drop, j] = np.nan
-        baseline[judged, j] = med[judged]
-        score[judged, j] = z[judged]
-    return Verdicts(flags, baseline, score)
+        clean[collapse, j - s.collapse_days + 1 : j] = np.nan
+        baseline[judged, j] = expected[judged]
+        score[judged, j] = np.where(dev >= 0, z_up, z_down)[judged]
+    return Verdicts(flags, rules, baseline, score)
