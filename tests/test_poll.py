@@ -139,3 +139,107 @@ def test_rate_limit_slows_the_cycle_and_still_polls_all(app: App, sim: Simulator
     report = app.check()
     assert not report.failed and app.poller._limiter.rate < before
     assert report.poll.calls["code 302"] == 2
+
+
+@pytest.mark.parametrize(("status", "code", "failed", "calls"), [
+    (429, 302, False, len(IDS) + 1),   # rate limited: slowed, then retried
+    (503, 503, False, len(IDS) + 1),   # transient
+    (500, 500, False, len(IDS) + 1),
+    (400, 400, True, len(IDS)),        # this KOL's request is wrong: no retry
+    (401, 100, True, 1),               # the account: the cycle stops at once
+    (403, 600, True, 1),
+])
+def test_envelope_with_http_error_status_is_decided_by_code(
+    app: App, sim: Simulator, status: int, code: int, failed: bool, calls: int
+) -> None:
+    sim.script(None, Fault.code(code, http_status=status))
+    report = app.check()
+    assert len(sim.calls) == calls
+    assert bool(report.failed) is failed
+
+
+def test_garbage_body_is_transient(app: App, sim: Simulator) -> None:
+    sim.script(IDS[2], Fault.garbage())
+    report = app.check()
+    assert not report.failed and len(sim.calls) == len(IDS) + 1
+
+
+def test_late_publication_is_polled_again_a_bounded_number_of_times(
+    app: App, sim: Simulator, clock: FixedClock
+) -> None:
+    yesterday = beijing_today(clock) - dt.timedelta(days=1)
+    sim.set_history(IDS[0], steady_history(yesterday - dt.timedelta(days=1)))
+    for _ in range(3):
+        app.check()
+    assert [c.user_id for c in sim.calls].count(IDS[0]) == 3
+    report = app.check()  # the cap (api.max_calls_per_day) is reached: no fourth paid call
+    assert [c.user_id for c in sim.calls].count(IDS[0]) == 3
+    assert report.kols[0].status == "late" and not report.failed
+    sim.set_history(IDS[0], steady_history(yesterday))  # published at last
+    clock.advance(dt.timedelta(days=1))
+    sim.set_history(IDS[0], steady_history(yesterday + dt.timedelta(days=1)))
+    app.check()
+    assert app.store.newest_days()[IDS[0]] == yesterday + dt.timedelta(days=1)
+
+
+def test_calls_are_counted_in_the_store(app: App, sim: Simulator) -> None:
+    sim.script(IDS[1], Fault.code(301))
+    app.check()
+    summary = app.store.last_cycle()
+    assert summary is not None
+    assert summary["summary"]["calls"] == len(IDS) + 1
+    assert summary["summary"]["retries"] == 1
+    assert summary["summary"]["calls_by_code"] == {"code 0": len(IDS), "code 301": 1}
+
+
+def test_token_never_reaches_store_or_logs(app: App, sim: Simulator, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from watcher.logs import setup_logging
+    from watcher.redact import Redactor
+
+    setup_logging("debug", Redactor(app.cfg.secrets()))
+    # even a library that logs the request URL at debug level is redacted on the way out
+    logging.getLogger("urllib3.test").warning("GET /v1?token=%s&userId=x", TOKEN)
+    sim.script(IDS[0], Fault.reset(), Fault.code(301, message=f"bad token={TOKEN}"))
+    sim.script(IDS[1], Fault.code(100, message=f"token {TOKEN} is invalid"))
+    app.check()
+    app.close()
+    blob = b"".join(p.read_bytes() for p in tmp_path.glob("w.db*"))
+    assert TOKEN.encode() not in blob
+    err = capsys.readouterr().err
+    assert "token=***" in err and "bad token=***" in err
+    assert TOKEN not in err
+
+
+def test_connection_errors_are_redacted(clock: FixedClock) -> None:
+    from watcher.api.client import ApiClient
+
+    # a port nobody listens on: requests' message embeds the full URL with the token
+    client = ApiClient("http://127.0.0.1:9", TOKEN, timeout_s=60)
+    reply = client.fetch(IDS[0], "DAY_30")
+    assert reply.action.value == "retry"
+    assert TOKEN not in reply.reason and "token=***" in reply.reason
+
+
+def test_two_hundred_kols_with_transient_faults(write_config: Callable[[str], Path],
+                                                sim: Simulator, clock: FixedClock,
+                                                tmp_path: Path) -> None:
+    yesterday = beijing_today(clock) - dt.timedelta(days=1)
+    ids = [f"7{i:023x}" for i in range(200)]
+    for i, uid in enumerate(ids):
+        sim.set_history(uid, steady_history(yesterday, days=30))
+        if i % 10 == 3:
+            sim.script(uid, Fault.code(301))
+    wl = ", ".join(f"{{user_id: '{uid}'}}" for uid in ids)
+    path = write_config(f"""
+        api: {{base_url: "{sim.url}", token: {TOKEN}, max_rps: 1000, concurrency: 4}}
+        storage: {{path: {tmp_path / "big.db"}}}
+        watchlist: [{wl}]
+        """)
+    a = build_app(load_config(path), clock=clock, sleep=Sleeps(),
+                  notifiers={})
+    report = a.check()
+    assert not report.failed and len(a.store.newest_days()) == 200
+    assert len(sim.calls) == 200 + report.poll.retries == 220

@@ -40,6 +40,12 @@ def beijing_today(clock: Clock) -> dt.date:
     return clock.now().astimezone(BEIJING).date()
 
 
+def beijing_midnight(clock: Clock) -> dt.datetime:
+    """The start of the current Beijing day, as an aware datetime."""
+    today = beijing_today(clock)
+    return dt.datetime(today.year, today.month, today.day, tzinfo=BEIJING)
+
+
 def newest_complete_day(clock: Clock) -> dt.date:
     """Yesterday in Beijing: the API never serves the day in progress."""
     return beijing_today(clock) - dt.timedelta(days=1)

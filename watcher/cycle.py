@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from watcher import detect
 from watcher.api.policy import Action
-from watcher.clock import Clock, beijing_today, newest_complete_day
+from watcher.clock import Clock, beijing_midnight, beijing_today, newest_complete_day
 from watcher.config import Config, KolConfig
 from watcher.model import Alert, Finding, Notice, Series
 from watcher.notify import Notifier
@@ -29,7 +29,7 @@ NOTICE_REPEAT = dt.timedelta(hours=24)
 class KolResult:
     user_id: str
     name: str
-    status: Literal["ok", "up to date", "failed"]
+    status: Literal["ok", "up to date", "late", "failed"]
     reason: str
     calls: int
     newest: dt.date | None
@@ -71,7 +71,8 @@ def run_cycle(cfg: Config, store: Store, poller: Poller, notifiers: Mapping[str,
     kols = [k for k in cfg.watchlist if only is None or k.user_id in only]
     cycle_id = store.start_cycle(now)
     newest = store.newest_days()
-    targets = _targets(cfg, kols, newest, report.yesterday)
+    polled_today = store.billed_polls_since(beijing_midnight(clock))
+    targets = _targets(cfg, kols, newest, report.yesterday, polled_today)
     if targets and store.get_meta(QUOTA_KEY) == beijing_today(clock).isoformat():
         report.poll = PollReport(stop=Stop(Action.QUOTA, 303, "daily quota already exhausted "
                                            "today (Asia/Shanghai); calls resume tomorrow"))
@@ -89,7 +90,8 @@ def run_cycle(cfg: Config, store: Store, poller: Poller, notifiers: Mapping[str,
     newest = store.newest_days()
     for kol in kols:
         report.kols.append(_kol_result(kol, report.poll, newest.get(kol.user_id),
-                                       len(findings[kol.user_id]), report.yesterday))
+                                       len(findings[kol.user_id]), report.yesterday,
+                                       polled_today.get(kol.user_id, 0)))
         store.save_findings(findings[kol.user_id], clock.now())
         for alert in _alerts(kol, findings[kol.user_id], histories[kol.user_id],
                              report.yesterday):
@@ -104,13 +106,15 @@ def run_cycle(cfg: Config, store: Store, poller: Poller, notifiers: Mapping[str,
 
 
 def _targets(cfg: Config, kols: list[KolConfig], newest: dict[str, dt.date],
-             yesterday: dt.date) -> list[Target]:
+             yesterday: dt.date, polled_today: dict[str, int]) -> list[Target]:
     """Only KOLs whose stored history lacks yesterday; the window just covers the gap."""
     out = []
     for kol in kols:
         last = newest.get(kol.user_id)
         if last is not None and last >= yesterday:
             continue  # every call is billed: the store already has what the API would say
+        if polled_today.get(kol.user_id, 0) >= cfg.api.max_calls_per_day:
+            continue  # the API is late publishing yesterday: stop paying to ask again today
         gap = (yesterday - last).days if last else None
         wide = gap is None or gap >= WINDOW_DAYS[cfg.api.date_type]
         date_type = cfg.api.first_date_type if wide else cfg.api.date_type
@@ -161,12 +165,16 @@ def _alerts(kol: KolConfig, findings: list[Finding], history: Series,
 
 
 def _kol_result(kol: KolConfig, poll: PollReport, newest: dt.date | None, findings: int,
-                yesterday: dt.date) -> KolResult:
+                yesterday: dt.date, polled_today: int) -> KolResult:
     outcome = poll.outcomes.get(kol.user_id)
     if newest is not None and newest >= yesterday and (outcome is None or outcome.ok):
         reason = outcome.reason if outcome else "history already has yesterday: no call"
         return KolResult(kol.user_id, kol.name, "ok" if outcome else "up to date", reason,
                          outcome.calls if outcome else 0, newest, findings)
+    if outcome is None and poll.stop is None:
+        return KolResult(kol.user_id, kol.name, "late", f"the API has not published {yesterday}"
+                         f" after {polled_today} call(s) today: no more calls until tomorrow",
+                         0, newest, findings)
     if outcome is None:  # a target the cycle never called (quota already spent today)
         why = poll.stop.reason if poll.stop else "not polled"
         return KolResult(kol.user_id, kol.name, "failed", why, 0, newest, findings)

@@ -168,7 +168,7 @@ class _Validator:
         k = "api"
         d = self.mapping(raw, k, ("base_url", "region", "token", "token_file", "date_type",
                                   "first_date_type", "timeout_s", "concurrency", "max_rps",
-                                  "max_attempts"))
+                                  "max_attempts", "max_calls_per_day"))
         region = self.get(d, k, "region", str, None, _one_of(("global", "cn")))
         base = self.get(d, k, "base_url", str, None, _url)
         if base is None:
@@ -188,6 +188,7 @@ class _Validator:
             concurrency=self.get(d, k, "concurrency", int, 4, _at_least(1)),
             max_rps=float(self.get(d, k, "max_rps", (int, float), 2, _positive)),
             max_attempts=self.get(d, k, "max_attempts", int, 3, _at_least(1)),
+            max_calls_per_day=self.get(d, k, "max_calls_per_day", int, 3, _at_least(1)),
         )
 
     def storage(self, raw: Any) -> StorageConfig:

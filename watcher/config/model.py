@@ -21,6 +21,7 @@ class ApiConfig:
     concurrency: int = 4
     max_rps: float = 2.0
     max_attempts: int = 3
+    max_calls_per_day: int = 3  # billed calls per KOL per Beijing day while yesterday is late
 
 
 @dataclass(frozen=True)

@@ -254,6 +254,15 @@ class Store:
             db.execute("INSERT OR REPLACE INTO polls VALUES (?, ?, ?, ?, ?)",
                        (cycle_id, user_id, status, reason, calls))
 
+    def billed_polls_since(self, since: dt.datetime) -> dict[str, int]:
+        """Per KOL, how many cycles since `since` fetched it successfully (billed calls)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT p.user_id, COUNT(*) FROM polls p JOIN cycles c ON c.id = p.cycle_id "
+                "WHERE c.started_at >= ? AND p.status = 'ok' GROUP BY p.user_id",
+                (_ts(since),)).fetchall()
+        return dict(rows)
+
     def finish_cycle(self, cycle_id: int, now: dt.datetime, ok: bool,
                      summary: dict[str, Any]) -> None:
         with self._tx() as db:
