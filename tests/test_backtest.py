@@ -63,3 +63,20 @@ def test_clean_file_exits_zero(tmp_path: Path) -> None:
     out = io.StringIO()
     assert run(path, "table", out, DetectSettings()) == 0
     assert "no anomalies" in out.getvalue()
+
+
+def test_parallel_load_matches_serial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import watcher.backtest as bt
+
+    d0 = dt.date(2025, 9, 1)
+    lines = [body(f"k{i}", totals_with_spike(40, 20 + i % 15), d0) for i in range(60)]
+    lines[17] = "{broken"
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    serial, serial_err = bt.load(path)
+    monkeypatch.setattr(bt, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(bt.os, "cpu_count", lambda: 3)
+    par, par_err = bt.load(path)
+    assert serial_err == par_err and len(par_err) == 1 and ":18:" in par_err[0]
+    assert par.user_ids == serial.user_ids and len(par.user_ids) == 59
+    assert (par.days == serial.days).all() and (par.totals == serial.totals).all()

@@ -114,3 +114,33 @@ def test_directions_setting_filters() -> None:
 def test_short_and_empty_series() -> None:
     assert detect(Series("e", ()), S) == []
     assert detect(series([5, 6]), S) == []
+
+
+def test_collapse_of_gain_is_a_drop() -> None:
+    incs = noisy(40, 400, seed=4)
+    incs[30:33] = [20, 5, 12]  # gain collapses for three days: no single day is a net loss
+    found = detect(series(incs, base=2_000_000), S)
+    assert found and all(f.direction == "drop" for f in found)
+    assert {f.day for f in found} <= {D0 + dt.timedelta(d) for d in (32, 33)}
+    assert "collapse" in found[0].rule
+
+
+def test_weekend_peaks_not_flagged() -> None:
+    rng = np.random.default_rng(5)
+    mean = np.array([200, 200, 200, 200, 200, 420, 440] * 12)  # weekends twice weekdays
+    incs = rng.negative_binomial(30, 30 / (30 + mean)).tolist()
+    assert detect(series(incs), S) == []
+
+
+def test_smooth_growth_change_not_flagged() -> None:
+    rng = np.random.default_rng(6)
+    mean = np.concatenate([np.full(30, 150.0), np.linspace(150, 450, 10), np.full(40, 450.0)])
+    incs = rng.negative_binomial(40, 40 / (40 + mean)).tolist()
+    assert detect(series(incs), S) == []
+
+
+def test_score_escalates_with_a_bigger_burst() -> None:
+    small, big = noisy(40, 200), noisy(40, 200)
+    small[30] += 2000
+    big[30] += 8000
+    assert detect(series(big), S)[0].score > detect(series(small), S)[0].score

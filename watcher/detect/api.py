@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from watcher.detect.engine import F64, RULE_COLLAPSE, RULE_SPIKE, Verdicts, judge
+from watcher.detect.engine import F64, I64, RULE_COLLAPSE, RULE_SPIKE, Verdicts, judge
 from watcher.detect.settings import DetectSettings
 from watcher.model import Direction, Finding, Series
 
@@ -30,36 +30,55 @@ def detect_many(
     out: list[list[Finding]] = [[] for _ in series]
     for s, idx in groups.items():
         block = [series[i] for i in idx]
-        totals, starts = _matrix(block)
-        verdicts = judge(totals, s)
-        for row, i in enumerate(idx):
-            out[i] = _findings(block[row], totals[row], starts[row], verdicts, row, s)
+        lengths = np.array([len(b.points) for b in block], dtype=np.int64)
+        days = np.fromiter(
+            (p.day.toordinal() for b in block for p in b.points), np.int64, int(lengths.sum())
+        )
+        totals = np.fromiter(
+            (p.total for b in block for p in b.points), np.float64, int(lengths.sum())
+        )
+        found = detect_arrays([b.user_id for b in block], lengths, days, totals, s)
+        for i, f in zip(idx, found, strict=True):
+            out[i] = f
     return out
 
 
-def _matrix(block: Sequence[Series]) -> tuple[F64, list[int]]:
-    """Totals as (kols, days), each row left-aligned at its own first day (NaN on missing days)."""
-    starts = [s.points[0].day.toordinal() if s.points else 0 for s in block]
-    offs = [[p.day.toordinal() - st for p in s.points] for s, st in zip(block, starts, strict=True)]
-    width = max((o[-1] + 1 for o in offs if o), default=1)
-    totals = np.full((len(block), width), np.nan)
-    for row, (s, o) in enumerate(zip(block, offs, strict=True)):
-        if o:
-            totals[row, o] = [p.total for p in s.points]
-    return totals, starts
+def detect_arrays(
+    user_ids: Sequence[str], lengths: I64, days: I64, totals: F64, settings: DetectSettings
+) -> list[list[Finding]]:
+    """`detect_many` on ragged arrays: KOL r owns the next lengths[r] (day ordinal, total) pairs.
 
-
-def _findings(
-    series: Series, totals: F64, start: int, v: Verdicts, row: int, s: DetectSettings
-) -> list[Finding]:
-    flags = v.flags[row]
-    found: list[Finding] = []
+    Each KOL's days must be ascending and unique, as in a Series.
+    """
+    matrix, starts = _matrix(lengths, days, totals)
+    verdicts = judge(matrix, settings)
+    rows, cols = np.nonzero(verdicts.flags)
+    out: list[list[Finding]] = [[] for _ in user_ids]
     event_start = 0
-    for j in np.flatnonzero(flags).tolist():
+    for r, j in zip(rows.tolist(), cols.tolist(), strict=True):
+        flags = verdicts.flags[r]
         if j == 0 or flags[j - 1] != flags[j]:
             event_start = j
-        found.append(_finding(series.user_id, totals, start, v, row, j, event_start, s))
-    return found
+        out[r].append(
+            _finding(user_ids[r], matrix[r], int(starts[r]), verdicts, r, j, event_start, settings)
+        )
+    return out
+
+
+def _matrix(lengths: I64, days: I64, totals: F64) -> tuple[F64, I64]:
+    """Totals as (kols, days), each row left-aligned at its own first day (NaN on missing days)."""
+    n = len(lengths)
+    ends = np.cumsum(lengths)
+    firsts = ends - lengths
+    has = lengths > 0
+    starts = np.zeros(n, dtype=np.int64)
+    starts[has] = days[firsts[has]]
+    row = np.repeat(np.arange(n), lengths)
+    off = days - starts[row]
+    width = int(off.max()) + 1 if len(off) else 1
+    matrix = np.full((n, width), np.nan)
+    matrix[row, off] = totals
+    return matrix, starts
 
 
 def _finding(

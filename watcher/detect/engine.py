@@ -20,6 +20,7 @@ from watcher.detect.settings import DetectSettings
 
 F64 = npt.NDArray[np.float64]
 I8 = npt.NDArray[np.int8]
+I64 = npt.NDArray[np.int64]
 
 SEASON_MIN = 4  # same-weekday values needed before a weekday offset is trusted
 SEASON_SHRINK = 1.5  # offsets are shrunk by this many standard errors (noise is not pattern)
@@ -48,10 +49,27 @@ def nanmedian(x: F64) -> tuple[F64, npt.NDArray[np.intp]]:
     """Median over the last axis ignoring NaN (np.sort puts NaN last), and the valid counts."""
     s = np.sort(x, axis=-1)
     k = np.count_nonzero(~np.isnan(x), axis=-1)
-    lo = np.maximum((k - 1) // 2, 0)[..., None]
-    hi = np.maximum(k // 2, 0)[..., None]
+    return _mid(s, np.zeros_like(k), k), k
+
+
+def _mid(s: F64, a: npt.NDArray[np.intp], m: npt.NDArray[np.intp]) -> F64:
+    """Median of the sorted slice s[..., a : a + m] (NaN where m == 0)."""
+    lo = (a + np.maximum(m - 1, 0) // 2)[..., None]
+    hi = (a + m // 2)[..., None]
+    hi = np.minimum(hi, s.shape[-1] - 1)
     med = 0.5 * (np.take_along_axis(s, lo, -1) + np.take_along_axis(s, hi, -1))[..., 0]
-    return np.where(k > 0, med, np.nan), k
+    return np.where(m > 0, med, np.nan)
+
+
+def quartiles(x: F64) -> tuple[F64, F64, F64, npt.NDArray[np.intp]]:
+    """Row lower-half median, median and upper-half median ignoring NaN, from one sort."""
+    s = np.sort(x, axis=-1)
+    k = np.count_nonzero(~np.isnan(x), axis=-1)
+    zero = np.zeros_like(k)
+    q2 = _mid(s, zero, k)
+    q1 = _mid(s, zero, (k + 1) // 2)
+    q3 = _mid(s, k // 2, k - k // 2)
+    return q1, q2, q3, k
 
 
 def _lookback(a: F64, j: int, n: int) -> F64:
@@ -64,10 +82,11 @@ def _lookback(a: F64, j: int, n: int) -> F64:
 
 
 def _season(inc: F64, j: int, s: DetectSettings) -> F64:
-    """(rows, 7) additive weekday offsets; column q is for days whose phase is (j + q) mod 7."""
+    """(rows, 7) additive weekday offsets from days before j; column p is for days i, i%7 == p."""
     rows = inc.shape[0]
     if s.season_weeks < 3:
         return np.zeros((rows, 7))
+    # raw increments (flags ignored): a median over weeks already shrugs off one odd day
     raw = _lookback(inc, j, 7 * s.season_weeks).reshape(rows, s.season_weeks, 7)
     per_phase, count = nanmedian(np.swapaxes(raw, 1, 2))
     flat = raw.reshape(rows, -1)
@@ -77,7 +96,8 @@ def _season(inc: F64, j: int, s: DetectSettings) -> F64:
     # shrink towards no pattern by the offset's own sampling error (median of `count` draws)
     err = SEASON_SHRINK * 1.25 * MAD_TO_SD * spread[:, None] / np.sqrt(np.maximum(count, 1))
     off = np.sign(off) * np.maximum(np.abs(off) - err, 0.0)
-    return np.where((count >= SEASON_MIN) & ~np.isnan(off), off, 0.0)
+    off = np.where((count >= SEASON_MIN) & ~np.isnan(off), off, 0.0)
+    return np.roll(off, j % 7, axis=1)  # column q was the phase of day j + q
 
 
 def judge(totals: F64, s: DetectSettings) -> Verdicts:
@@ -92,19 +112,18 @@ def judge(totals: F64, s: DetectSettings) -> Verdicts:
     want_spike = "spike" in s.directions
     want_drop = "drop" in s.directions
     w = s.window
-    phase = (np.arange(w) - w) % 7  # column i of a window is day j-w+i, weekday phase (i-w)%7
     low_run = np.zeros(n, dtype=np.int64)  # consecutive days with the gain collapsed
+    season = np.zeros((n, 7))
     for j in range(s.min_history + 1, days):
-        season = _season(inc, j, s)  # column q: offset for days with phase (j + q) mod 7
-        des = _lookback(clean, j, w) - season[:, phase]
-        med, k = nanmedian(des)
+        if j % 7 == 0 or j == s.min_history + 1:
+            season = _season(inc, j, s)  # weekly is enough: the pattern moves slowly
+        des = _lookback(clean, j, w) - season[:, (np.arange(j - w, j)) % 7]
         # follower noise is right-skewed (gamma-Poisson): judge each side by its own spread
-        gap = des - med[:, None]
-        up_mad, _ = nanmedian(np.where(gap >= 0, gap, np.nan))
-        down_mad, _ = nanmedian(np.where(gap <= 0, -gap, np.nan))
+        q1, med, q3, k = quartiles(des)
+        up_mad, down_mad = q3 - med, med - q1
         short, ks = nanmedian(des[:, w - s.level_window :])
         level = np.where(ks >= 3, short, med)
-        expected = level + season[:, 0]
+        expected = level + season[:, j % 7]
         poisson = np.sqrt(np.abs(level) + 1.0)
         x = inc[:, j]
         judged = (k >= s.min_history) & ~np.isnan(x)
