@@ -30,10 +30,25 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().emit(record)
 
 
+def stderr_is_journal() -> bool:
+    """True when stderr is the journal stream systemd named in `$JOURNAL_STREAM` (dev:inode).
+
+    The variable is inherited by everything a service starts (a terminal emulator too), so
+    its presence alone does not mean this process's stderr goes to the journal.
+    """
+    want = os.environ.get("JOURNAL_STREAM", "")
+    try:
+        dev, ino = (int(part) for part in want.split(":"))
+        st = os.fstat(sys.stderr.fileno())
+    except (ValueError, OSError, AttributeError):  # unset, malformed, or no real fd
+        return False
+    return (st.st_dev, st.st_ino) == (dev, ino)
+
+
 def setup_logging(level: str = "info", redactor: Redactor | None = None) -> None:
     """Configure the root logger once; calling again replaces the handler (and its secrets)."""
     handler = _StderrHandler()
-    if os.environ.get("JOURNAL_STREAM"):
+    if stderr_is_journal():
         handler.setFormatter(JournalFormatter("%(name)s: %(message)s"))
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: "
