@@ -243,3 +243,29 @@ def test_two_hundred_kols_with_transient_faults(write_config: Callable[[str], Pa
     report = a.check()
     assert not report.failed and len(a.store.newest_days()) == 200
     assert len(sim.calls) == 200 + report.poll.retries == 220
+
+
+def test_server_rate_limit_slows_the_client_until_it_fits(
+    write_config: Callable[[str], Path], clock: FixedClock, tmp_path: Path
+) -> None:
+    from tests.test_ratelimit import FakeTime
+
+    t = FakeTime()  # one fake clock for the client's pacing and the server's token bucket
+    yesterday = beijing_today(clock) - dt.timedelta(days=1)
+    ids = [f"9{i:023x}" for i in range(40)]
+    with Simulator({u: steady_history(yesterday, days=30) for u in ids}, token=TOKEN,
+                   today=lambda: beijing_today(clock), max_rps=5, monotonic=t.monotonic) as sim:
+        wl = ", ".join(f"{{user_id: '{u}'}}" for u in ids)
+        path = write_config(f"""
+            api: {{base_url: "{sim.url}", token: {TOKEN}, max_rps: 100, concurrency: 1}}
+            storage: {{path: {tmp_path / "rl.db"}}}
+            watchlist: [{wl}]
+            """)
+        a = build_app(load_config(path), clock=clock, sleep=t.sleep, monotonic=t.monotonic,
+                      notifiers={})
+        report = a.check()
+    assert not report.failed
+    limited = report.poll.calls["code 302"]
+    assert 0 < limited <= 8  # it learned the limit instead of hammering the server
+    assert report.poll.made == 40 + limited
+    assert a.poller._limiter.rate <= 10

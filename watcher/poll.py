@@ -18,6 +18,8 @@ from watcher.model import Series
 
 log = logging.getLogger(__name__)
 
+MAX_RATE_LIMITED = 8  # 302 answers one KOL may take (each halves the rate) before giving up
+
 
 @dataclass(frozen=True)
 class Target:
@@ -73,7 +75,9 @@ class Poller:
                  rng: random.Random | None = None) -> None:
         self._client = client
         self._concurrency = concurrency
-        self._limiter = RateLimiter(max_rps, monotonic=monotonic, sleep=sleep)
+        # a burst as wide as the pool lets workers delayed by a slow answer catch up
+        self._limiter = RateLimiter(max_rps, burst=min(concurrency, max(1, int(max_rps))),
+                                    monotonic=monotonic, sleep=sleep)
         self._max_attempts = max_attempts
         self._backoff = backoff_s
         self._sleep = sleep
@@ -84,6 +88,7 @@ class Poller:
         state = _State(PollReport())
         if not targets:
             return state.report
+        self._limiter.restart()
         # one call alone first: a bad token or empty balance then costs a single call
         self._poll_one(targets[0], state, final=False)
         rest = list(targets[1:])
@@ -101,58 +106,51 @@ class Poller:
         return state.report
 
     def _poll_one(self, target: Target, state: _State, *, final: bool) -> None:
-        calls = state.earlier_calls.get(target.user_id, 0)
-        attempt = 0
-        while True:
-            if state.report.stop is not None:
-                if calls:
-                    self._finish(state, PollOutcome(target.user_id, False,
-                                                    f"stopped: {state.report.stop.reason}",
-                                                    calls))
-                return
+        uid = target.user_id
+        calls = state.earlier_calls.get(uid, 0)
+        failures = limited = 0
+        while state.report.stop is None:
             self._limiter.acquire()
-            reply = self._client.fetch(target.user_id, target.date_type)
+            reply = self._client.fetch(uid, target.date_type)
             calls += 1
-            attempt += 1
             self._count(state, reply)
             action = reply.action
             if action is Action.OK:
                 self._limiter.succeeded()
-                self._finish(state, PollOutcome(target.user_id, True, reply.reason, calls,
-                                                reply.series))
+                self._finish(state, PollOutcome(uid, True, reply.reason, calls, reply.series))
                 return
-            log.info("%s: attempt %d: %s", target.user_id, attempt, reply.reason)
-            if action in (Action.ACCOUNT, Action.QUOTA):
+            log.info("%s: call %d: %s", uid, calls, reply.reason)
+            retry, why = False, reply.reason
+            if action is Action.SLOW_DOWN:
+                limited += 1  # the server's limit, not this KOL's fault: its own budget
+                retry = limited < MAX_RATE_LIMITED
+                self._limiter.slow_down()
+            elif action is Action.RETRY:
+                failures += 1
+                retry = failures < self._max_attempts
+                why += "" if retry else f" (gave up after {failures} attempts)"
+            elif action is Action.TIMEOUT and final:
+                why += " (twice)"
+            elif action is Action.TIMEOUT:
+                # a timed-out call may be billed: try once more, at the end of the cycle
                 with state.lock:
-                    if state.report.stop is None:
-                        state.report.stop = Stop(action, reply.code, reply.reason)
-                self._finish(state, PollOutcome(target.user_id, False, reply.reason, calls))
+                    state.later.append(target)
+                    state.earlier_calls[uid] = calls
+                    state.report.retries += 1
                 return
-            if action in (Action.BAD_REQUEST, Action.INVALID):
-                self._finish(state, PollOutcome(target.user_id, False, reply.reason, calls))
-                return
-            if action is Action.TIMEOUT:
-                if final:
-                    self._finish(state, PollOutcome(target.user_id, False,
-                                                    f"{reply.reason} (twice)", calls))
-                else:
-                    # a timed-out call may be billed: try once more, at the end of the cycle
-                    with state.lock:
-                        state.later.append(target)
-                        state.earlier_calls[target.user_id] = calls
-                        state.report.retries += 1
-                return
-            if attempt >= self._max_attempts:
-                self._finish(state, PollOutcome(
-                    target.user_id, False, f"{reply.reason} (gave up after {attempt} attempts)",
-                    calls))
+            elif action in (Action.ACCOUNT, Action.QUOTA):
+                with state.lock:
+                    state.report.stop = state.report.stop or Stop(action, reply.code, why)
+            if not retry:
+                self._finish(state, PollOutcome(uid, False, why, calls))
                 return
             with state.lock:
                 state.report.retries += 1
-            if action is Action.SLOW_DOWN:
-                self._limiter.slow_down()
-            else:
-                self._sleep(self._delay(attempt))
+            if action is Action.RETRY:
+                self._sleep(self._delay(failures))
+        if calls:
+            self._finish(state, PollOutcome(uid, False, f"stopped: {state.report.stop.reason}",
+                                            calls))
 
     def _delay(self, attempt: int) -> float:
         # full jitter: spreads the retries of workers that failed together

@@ -142,6 +142,7 @@ class Simulator:
         max_rps: float | None = None,
         daily_quota: int | None = None,
         seed: int = 0,
+        monotonic: Callable[[], float] = time.monotonic,  # the rate limit's clock, injectable
     ) -> None:
         self.token = token
         self._today = today or beijing_today
@@ -153,7 +154,7 @@ class Simulator:
             self.set_history(user_id, points)
         self._faults: dict[str | None, deque[Fault]] = {}
         self._calls: list[Call] = []
-        self._bucket = TokenBucket(max_rps) if max_rps is not None else None
+        self._bucket = TokenBucket(max_rps, monotonic) if max_rps is not None else None
         self._quota = DailyQuota(daily_quota)
         self._rng = random.Random(seed)
         self._stopping = threading.Event()
