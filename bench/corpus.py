@@ -66,9 +66,13 @@ class Kol:
         return {"userId": self.user_id, "code": 0, "message": None, "data": {"list": items}}
 
 
-def generate(n: int, days: int = 90, seed: int = 0) -> list[Kol]:
-    """`n` KOLs of `days` days each; the same (n, days, seed) always gives the same corpus."""
-    return [_kol(np.random.default_rng([seed, i]), i, days) for i in range(n)]
+def generate(n: int, days: int = 90, seed: int = 0, harsh: bool = False) -> list[Kol]:
+    """`n` KOLs of `days` days each; the same arguments always give the same corpus.
+
+    `harsh` widens the hard negatives: stronger weekly peaks, faster ramps and acceleration,
+    noisier tiny accounts, longer gaps.
+    """
+    return [_kol(np.random.default_rng([seed, i, harsh]), i, days, harsh) for i in range(n)]
 
 
 def write_jsonl(kols: Iterable[Kol], path: Path) -> None:
@@ -88,7 +92,7 @@ def _nice(x: float) -> float:
     return float(min((m * p for m in (1, 2, 5, 10)), key=lambda v: abs(v - x)))
 
 
-def _kol(rng: np.random.Generator, i: int, days: int) -> Kol:
+def _kol(rng: np.random.Generator, i: int, days: int, harsh: bool) -> Kol:
     tags: set[str] = set()
     base = _loguni(rng, 1e3, 1e7)
     u = rng.uniform()
@@ -106,16 +110,16 @@ def _kol(rng: np.random.Generator, i: int, days: int) -> Kol:
     if rng.uniform() < 0.3:
         tags.add("ramp")
         a, length = rng.integers(5, days - 10), rng.integers(7, 31)
-        m = _loguni(rng, 1 / 3, 3.0)
+        m = _loguni(rng, 1 / 4, 4.0) if harsh else _loguni(rng, 1 / 3, 3.0)
         mult *= 1 + (m - 1) * np.clip((t - a) / length, 0, 1)
     if rng.uniform() < 0.15:
         tags.add("accel")
-        mult *= np.exp(np.log(_loguni(rng, 1 / 2.5, 4.0)) * t / days)
+        mult *= np.exp(np.log(_loguni(rng, 1 / 3, 6.0 if harsh else 4.0)) * t / days)
     mult *= np.maximum(1 + 0.15 * np.cumsum(rng.normal(0, 0.05, days)), 0.3)  # slow drift
     start = START + dt.timedelta(int(rng.integers(0, 7)))
     if rng.uniform() < 0.35:
         tags.add("weekly")
-        mult *= _weekly(rng, start, days)
+        mult *= _weekly(rng, start, days, 1.6 if harsh else 1.0)
     if rng.uniform() < 0.1:
         tags.add("bumpy")  # occasional good posts: 1.5-2.5x days that are not anomalies
         bumps = rng.uniform(size=days) < 0.04
@@ -126,6 +130,8 @@ def _kol(rng: np.random.Generator, i: int, days: int) -> Kol:
     unf_rate = mu * rng.uniform(0.03, 0.2) + base * _loguni(rng, 1e-7, 3e-6)
     ru = _loguni(rng, 3.0, 30.0)  # unfollows come in clumps too
     inc = follows - rng.negative_binomial(ru, ru / (ru + unf_rate))
+    if harsh and "tiny" in tags:  # tiny accounts: the odd +5..+12 day is still noise
+        inc += np.where(rng.uniform(size=days) < 0.05, rng.integers(5, 13, days), 0)
     events = _anomalies(rng, inc, mu, base, days) if rng.uniform() < 0.45 else []
     totals_f = base + np.cumsum(inc)
     totals: list[int | None] = [max(int(x), 0) for x in totals_f]
@@ -133,7 +139,7 @@ def _kol(rng: np.random.Generator, i: int, days: int) -> Kol:
         tags.add("gaps")
         for _ in range(int(rng.integers(1, 4))):
             g0 = int(rng.integers(10, days - 2))
-            for d in range(g0, min(g0 + int(rng.integers(1, 5)), days - 1)):
+            for d in range(g0, min(g0 + int(rng.integers(1, 8 if harsh else 5)), days - 1)):
                 totals[d] = None
     # an event whose increments all fell into or just after a gap cannot be seen: no label
     events = [e for e in events if any(_seen(totals, d) for d in range(e.first, e.last + 1))]
@@ -144,14 +150,14 @@ def _seen(totals: list[int | None], d: int) -> bool:
     return d > 0 and totals[d] is not None and totals[d - 1] is not None
 
 
-def _weekly(rng: np.random.Generator, start: dt.date, days: int) -> np.ndarray:
+def _weekly(rng: np.random.Generator, start: dt.date, days: int, amp: float) -> np.ndarray:
     dow = (start.weekday() + np.arange(days)) % 7
     f = np.ones(7)
     if rng.uniform() < 0.6:
-        f[5:] = rng.uniform(1.2, 1.9, 2)  # weekend peaks
+        f[5:] = 1 + amp * rng.uniform(0.2, 0.9, 2)  # weekend peaks
     else:
         d = int(rng.integers(0, 7))  # a weekly posting day and its tail
-        f[d], f[(d + 1) % 7] = rng.uniform(1.4, 2.2), rng.uniform(1.1, 1.5)
+        f[d], f[(d + 1) % 7] = 1 + amp * rng.uniform(0.4, 1.2), 1 + amp * rng.uniform(0.1, 0.5)
     return np.asarray((f / f.mean())[dow])
 
 

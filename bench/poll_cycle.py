@@ -31,26 +31,44 @@ TOKEN = "bench-token"
 
 
 def _histories(n: int, yesterday: dt.date) -> dict[str, list[Point]]:
-    return {f"8{i:023x}": [Point(yesterday - dt.timedelta(days=89 - d), 10_000 + 50 * d)
-                           for d in range(90)] for i in range(n)}
+    return {
+        f"8{i:023x}": [
+            Point(yesterday - dt.timedelta(days=89 - d), 10_000 + 50 * d) for d in range(90)
+        ]
+        for i in range(n)
+    }
 
 
 def naive(url: str, ids: list[str]) -> float:
     """Seconds for a plain sequential loop, one fresh request after another."""
     start = time.perf_counter()
     for uid in ids:
-        requests.get(url + PATH, params={"token": TOKEN, "userId": uid, "dateType": "DAY_90",
-                                         "increaseType": "FANS_TOTAL"}, timeout=60)
+        requests.get(
+            url + PATH,
+            params={
+                "token": TOKEN,
+                "userId": uid,
+                "dateType": "DAY_90",
+                "increaseType": "FANS_TOTAL",
+            },
+            timeout=60,
+        )
     return time.perf_counter() - start
 
 
-def watcher_cycle(url: str, ids: list[str], rps: float, concurrency: int,
-                  state: Path) -> tuple[float, int, int, int]:
+def watcher_cycle(
+    url: str, ids: list[str], rps: float, concurrency: int, state: Path
+) -> tuple[float, int, int, int]:
     """Seconds for one watcher cycle, KOLs failed, calls made, 302 answers."""
-    cfg = Config(api=ApiConfig(base_url=url, token=TOKEN, max_rps=rps, concurrency=concurrency),
-                 storage=StorageConfig(state / "bench.db"), schedule=ScheduleConfig(),
-                 channels=(), watchlist=tuple(KolConfig(u, u) for u in ids),
-                 detect=DetectSettings(), source="(bench)")
+    cfg = Config(
+        api=ApiConfig(base_url=url, token=TOKEN, max_rps=rps, concurrency=concurrency),
+        storage=StorageConfig(state / "bench.db"),
+        schedule=ScheduleConfig(),
+        channels=(),
+        watchlist=tuple(KolConfig(u, u) for u in ids),
+        detect=DetectSettings(),
+        source="(bench)",
+    )
     app = build_app(cfg, notifiers={})
     start = time.perf_counter()
     report = app.check()
@@ -72,20 +90,31 @@ def main() -> None:
     yesterday = today - dt.timedelta(days=1)
     histories = _histories(args.kols, yesterday)
     ids = list(histories)
-    with Simulator(histories, token=TOKEN, today=lambda: today, latency_s=(lo, hi),
-                   max_rps=args.rps) as sim, tempfile.TemporaryDirectory() as tmp:
-        elapsed, failed, made, limited = watcher_cycle(sim.url, ids, args.rps,
-                                                       args.concurrency, Path(tmp))
+    with (
+        Simulator(
+            histories, token=TOKEN, today=lambda: today, latency_s=(lo, hi), max_rps=args.rps
+        ) as sim,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        elapsed, failed, made, limited = watcher_cycle(
+            sim.url, ids, args.rps, args.concurrency, Path(tmp)
+        )
         sample = ids[: args.naive_sample]
         naive_s = naive(sim.url, sample) * args.kols / len(sample)
     limit = max(args.kols / args.rps, args.kols * (lo + hi) / 2 / args.concurrency)
-    print(f"KOLs {args.kols}, server limit {args.rps:g} rps, latency {lo}-{hi} s, "
-          f"concurrency {args.concurrency}")
+    print(
+        f"KOLs {args.kols}, server limit {args.rps:g} rps, latency {lo}-{hi} s, "
+        f"concurrency {args.concurrency}"
+    )
     print(f"server-allowed limit      {limit:7.2f} s")
-    print(f"watcher cycle             {elapsed:7.2f} s  ({elapsed / limit:.3f}x the limit; "
-          f"{made} calls, {limited} answered 302, {failed} KOLs failed)")
-    print(f"naive sequential loop     {naive_s:7.2f} s  (measured on {len(sample)} KOLs, "
-          f"scaled to {args.kols})")
+    print(
+        f"watcher cycle             {elapsed:7.2f} s  ({elapsed / limit:.3f}x the limit; "
+        f"{made} calls, {limited} answered 302, {failed} KOLs failed)"
+    )
+    print(
+        f"naive sequential loop     {naive_s:7.2f} s  (measured on {len(sample)} KOLs, "
+        f"scaled to {args.kols})"
+    )
     print(f"speed-up over naive       {naive_s / elapsed:7.2f}x")
 
 

@@ -17,7 +17,7 @@ class DetectSettings:
     drop_threshold: float = 6.0  # robust score (magnitude) a drop must reach
     min_abs: int = 30  # smallest change from the baseline (followers) that may alert
     drop_min_abs: int = 10  # smallest loss against the baseline (followers) that may alert
-    min_rel: float = 0.0001  # smallest change as a fraction of the follower base
+    min_rel: float = 0.00003  # smallest change as a fraction of the follower base
     collapse_frac: float = 0.15  # a day gaining at most this share of the baseline is "low"
     collapse_days: int = 2  # this many low days in a row make a collapse-of-gain drop
     noise_rel: float = 0.35  # for spikes the noise scale is at least this share of the baseline
