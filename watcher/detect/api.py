@@ -7,7 +7,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from watcher.detect.engine import F64, I64, RULE_COLLAPSE, RULE_SPIKE, Verdicts, judge
+from watcher.detect.engine import (
+    F64,
+    I64,
+    RULE_COLLAPSE,
+    RULE_PURGE,
+    RULE_SPIKE,
+    Verdicts,
+    judge,
+)
 from watcher.detect.settings import DetectSettings
 from watcher.model import Direction, Finding, Series
 
@@ -124,6 +132,11 @@ def _rule(code: int, s: DetectSettings) -> str:
         return (
             f"drop/collapse: gain <= {s.collapse_frac:g} x baseline for "
             f"{s.collapse_days}+ days in a row"
+        )
+    if code == RULE_PURGE:
+        return (
+            f"drop/purge: net loss >= {100 * s.purge_rel:g}% of base, "
+            f"score <= -{s.purge_threshold:g}"
         )
     return (
         f"drop: score <= -{s.drop_threshold:g}, loss vs baseline >= {s.drop_min_abs} "

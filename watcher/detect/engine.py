@@ -25,7 +25,7 @@ I64 = npt.NDArray[np.int64]
 SEASON_MIN = 4  # same-weekday values needed before a weekday offset is trusted
 SEASON_SHRINK = 1.5  # offsets are shrunk by this many standard errors (noise is not pattern)
 MAD_TO_SD = 1.4826  # MAD of a normal sample times this estimates its standard deviation
-RULE_SPIKE, RULE_DROP, RULE_COLLAPSE = 1, 2, 3
+RULE_SPIKE, RULE_DROP, RULE_COLLAPSE, RULE_PURGE = 1, 2, 3, 4
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class Verdicts:
     """Per-day detector output for a block of KOLs; every array has shape (kols, days)."""
 
     flags: I8  # +1 spike, -1 drop, 0 not flagged
-    rules: I8  # which rule fired: RULE_SPIKE, RULE_DROP, RULE_COLLAPSE (0 = none)
+    rules: I8  # which rule fired: RULE_SPIKE, _DROP, _COLLAPSE, _PURGE (0 = none)
     baseline: F64  # expected increment (NaN where the day was not judged)
     score: F64  # (increment - baseline) / scale
 
@@ -136,7 +136,11 @@ def judge(totals: F64, s: DetectSettings) -> Verdicts:
             [MAD_TO_SD * down_mad, poisson, s.drop_noise_rel * np.abs(expected)]
         )
         spike = judged & (z_up >= s.threshold) & (dev >= np.maximum(s.min_abs, rel))
-        sharp = (z_down <= -s.drop_threshold) & (-dev >= np.maximum(s.drop_min_abs, rel))
+        loss_ok = -dev >= np.maximum(s.drop_min_abs, rel)
+        # a net loss of purge_rel of the base is a purge by definition; it only has to stand
+        # out from the account's own downside noise, not reach the full drop threshold
+        purge = (x <= -s.purge_rel * totals[:, j - 1]) & (z_down <= -s.purge_threshold)
+        sharp = ((z_down <= -s.drop_threshold) | purge) & loss_ok
         # a gain that collapses for days on end is a drop even when no single day is extreme
         low = judged & (x <= s.collapse_frac * expected) & (-dev >= np.maximum(s.min_abs, rel))
         low_run = np.where(low, low_run + 1, 0)
@@ -146,7 +150,9 @@ def judge(totals: F64, s: DetectSettings) -> Verdicts:
         flags[spike, j] = 1
         flags[drop, j] = -1
         rules[spike, j] = RULE_SPIKE
-        rules[judged & sharp & want_drop, j] = RULE_DROP
+        rules[judged & sharp & want_drop, j] = np.where(
+            z_down <= -s.drop_threshold, RULE_DROP, RULE_PURGE
+        )[judged & sharp & want_drop]
         rules[collapse & want_drop, j] = RULE_COLLAPSE
         clean[spike | drop, j] = np.nan
         clean[collapse, j - s.collapse_days + 1 : j] = np.nan
