@@ -16,6 +16,7 @@ from watcher.config import Config
 from watcher.cycle import CycleReport, run_cycle
 from watcher.logs import setup_logging
 from watcher.notify import Notifier, build_notifiers
+from watcher.outbox import FlushReport, flush
 from watcher.poll import Poller
 from watcher.redact import Redactor
 from watcher.render import Renderer
@@ -37,6 +38,10 @@ class App:
         """Run one cycle now."""
         return run_cycle(self.cfg, self.store, self.poller, self.notifiers, self.clock,
                          dry_run=dry_run, only=only)
+
+    def flush(self) -> FlushReport:
+        """Deliver what the outbox holds that is due now (the daemon calls it when stopping)."""
+        return flush(self.store, self.notifiers, self.clock)
 
     def close(self) -> None:
         self.store.close()

@@ -12,6 +12,7 @@ from pathlib import Path
 from watcher import __version__
 from watcher.clock import Clock
 from watcher.config import Config, ConfigError, load_config
+from watcher.config.secrets_check import check_config_file
 from watcher.logs import LEVELS, setup_logging
 from watcher.redact import Redactor
 
@@ -66,6 +67,8 @@ def main(argv: Sequence[str] | None = None, clock: Clock | None = None) -> int:
 def _load(args: argparse.Namespace) -> Config:
     cfg = load_config(args.config)
     setup_logging(args.log_level, Redactor(cfg.secrets()))
+    for warning in check_config_file(args.config):
+        log.warning("%s", warning)
     return cfg
 
 

@@ -1,32 +1,89 @@
-"""`watcher run`: APScheduler runs the cycle; the main thread supervises signals."""
+"""`watcher run`: APScheduler runs cycles; the main thread handles signals, reloads, systemd."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import queue
 import signal
 import threading
+import time
+from collections.abc import Collection, Mapping
 from types import FrameType
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher.app import App, build_app
-from watcher.config import Config, ScheduleConfig
+from watcher.config import Config, ConfigError, ScheduleConfig, load_config
+from watcher.config.secrets_check import check_config_file
+from watcher.cycle import CycleReport
+from watcher.sdnotify import SystemdNotifier, watchdog_interval
 
 log = logging.getLogger(__name__)
 
 JOB_ID = "cycle"
+FOLLOW_UP_JOB_ID = "follow-up"
+MISFIRE_GRACE_S = 3600  # a run missed by less (suspend, a slow start) still happens
+FOLLOW_UP_DELAY = dt.timedelta(hours=1)  # when yesterday was not published yet
+MAX_FOLLOW_UPS_PER_DAY = 3  # each one may bill a call per lagging KOL
+STUCK_CYCLE_S = 6 * 3600.0  # a cycle running longer is hung: stop feeding the watchdog
+IDLE_TICK_S = 5.0  # the main loop wakes at least this often to check health
+RELOAD_RETRY_S = 0.2  # how often a pending reload tries to get between cycles
+EXIT_OK, EXIT_FORCED = 0, 1
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # crontab numbering: 0 = Sunday
 
 
-def make_trigger(schedule: ScheduleConfig) -> BaseTrigger:
-    """The APScheduler trigger for `schedule.cron` or `schedule.every`."""
+def crontab_weekdays(field: str) -> str:
+    """A crontab day-of-week field as APScheduler 3 names (its numbers start at Monday)."""
+    if field == "*":
+        return field
+    days: set[int] = set()
+    for item in field.lower().split(","):
+        span, _, step_text = item.partition("/")
+        step = int(step_text) if step_text else 1
+        if span == "*":
+            lo, hi = 0, 6
+        elif "-" in span:
+            first, last = span.split("-", 1)
+            lo, hi = _weekday(first), _weekday(last)
+        else:
+            lo = _weekday(span)
+            hi = 6 if step_text else lo
+        if step < 1 or lo > hi:
+            raise ValueError(f"bad day-of-week item {item!r}")
+        days.update(d % 7 for d in range(lo, hi + 1, step))
+    return ",".join(_WEEKDAYS[d] for d in sorted(days))
+
+
+def _weekday(token: str) -> int:
+    if token.isdigit() and int(token) <= 7:
+        return int(token)  # 7 is Sunday too
+    return _WEEKDAYS.index(token[:3])  # ValueError for anything else
+
+
+def make_trigger(schedule: ScheduleConfig, *, jitter: bool = True) -> BaseTrigger:
+    """The APScheduler trigger for `schedule.cron` or `schedule.every`, with its jitter."""
+    spread = round(schedule.jitter_s) if jitter and schedule.jitter_s else None
     if schedule.every_s is not None:
-        return IntervalTrigger(seconds=schedule.every_s, timezone=schedule.timezone)
+        return IntervalTrigger(seconds=schedule.every_s, timezone=schedule.timezone,
+                               jitter=spread)
     assert schedule.cron is not None
-    return CronTrigger.from_crontab(schedule.cron, timezone=schedule.timezone)
+    minute, hour, day, month, dow = schedule.cron.split()
+    try:
+        weekdays = crontab_weekdays(dow)
+    except ValueError:
+        log.warning("schedule.cron: day of week %r kept as APScheduler reads it "
+                    "(0 = Monday)", dow)
+        weekdays = dow
+    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=weekdays,
+                       timezone=schedule.timezone, jitter=spread)
 
 
 def period(trigger: BaseTrigger, now: dt.datetime) -> dt.timedelta:
@@ -38,34 +95,169 @@ def period(trigger: BaseTrigger, now: dt.datetime) -> dt.timedelta:
     return second - first  # type: ignore[no-any-return]
 
 
+def status_line(report: CycleReport, timezone: str) -> str:
+    """The last cycle in one short line, for systemd's STATUS= and the log."""
+    s = report.summary()
+    at = report.started.astimezone(ZoneInfo(timezone)).isoformat(timespec="seconds")
+    parts = [f"last cycle {at}: {s.get('kols', 0)} KOL(s)", f"{s.get('failed', 0)} failed",
+             f"{s.get('calls', 0)} call(s)", f"{s.get('alerts', 0)} alert(s)",
+             f"{s.get('sent', 0)} sent"]
+    if s.get("delivery_failed"):
+        parts.append(f"{s['delivery_failed']} delivery failure(s)")
+    if s.get("stopped"):
+        parts.append(f"stopped: {s['stopped']}")
+    return ", ".join(parts)
+
+
+def unpublished(report: CycleReport) -> list[str]:
+    """KOLs the API answered for without yesterday: the vendor has not published it yet."""
+    return [k.user_id for k in report.kols
+            if k.status == "ok" and k.newest is not None and k.newest < report.yesterday]
+
+
 class Daemon:
-    """Runs cycles on schedule until SIGTERM/SIGINT; a cycle in flight is let finish."""
+    """Runs cycles on schedule; SIGHUP reloads, SIGTERM/SIGINT stop after the cycle in flight."""
 
     def __init__(self, config_path: str, cfg: Config, *, app: App | None = None,
-                 log_level: str | None = None) -> None:
+                 log_level: str | None = None, env: Mapping[str, str] | None = None) -> None:
         self.config_path = config_path
+        self.log_level = log_level
         self.app = app or build_app(cfg, log_level=log_level)
-        self._stop = threading.Event()
+        self._env = os.environ if env is None else env
+        self._sd = SystemdNotifier(self._env)
         self._scheduler = BackgroundScheduler(timezone=cfg.schedule.timezone)
+        self._signals: queue.SimpleQueue[int] = queue.SimpleQueue()  # reentrant put()
+        self._cycle_lock = threading.Lock()  # a reload swaps the App only between cycles
+        self._cycle_started: float | None = None
+        self._follow_ups: dict[dt.date, int] = {}
+        self._pending: Config | None = None
+        self._stopping = False
+        self._last_cycle: str | None = None  # the last cycle's status line
+
+    # --- the main thread ---------------------------------------------------------------
 
     def run(self) -> int:
         """Block until told to stop; return the exit code."""
-        signal.signal(signal.SIGTERM, self._on_signal)
-        signal.signal(signal.SIGINT, self._on_signal)
-        trigger = make_trigger(self.app.cfg.schedule)
-        self._scheduler.add_job(self._cycle, trigger, id=JOB_ID, coalesce=True,
-                                max_instances=1, misfire_grace_time=3600)
+        for sig in (*_STOP_SIGNALS, signal.SIGHUP):
+            signal.signal(sig, self._on_signal)
+        self._schedule(self.app.cfg)
         self._scheduler.start()
-        if self._overdue(trigger):
-            self._scheduler.modify_job(JOB_ID, next_run_time=dt.datetime.now(dt.UTC))
         log.info("watcher running: %d KOL(s), %s", len(self.app.cfg.watchlist),
-                 self.app.cfg.schedule.describe())
-        self._stop.wait()
-        log.info("stopping: letting the cycle in flight finish")
+                 self._describe(self.app.cfg))
+        self._sd.ready(self._waiting_status())
+        interval = watchdog_interval(self._env)
+        next_ping = time.monotonic()
+        reported_unhealthy = False
+        while True:
+            if interval is not None and time.monotonic() >= next_ping:
+                next_ping = time.monotonic() + interval
+                if self.healthy():
+                    self._sd.watchdog()
+                    reported_unhealthy = False
+                elif not reported_unhealthy:  # systemd will restart us at WatchdogSec
+                    log.error("scheduler unhealthy: no more watchdog pings")
+                    reported_unhealthy = True
+            timeout = IDLE_TICK_S if interval is None else \
+                max(0.0, min(IDLE_TICK_S, next_ping - time.monotonic()))
+            if self._pending is not None:
+                timeout = min(timeout, RELOAD_RETRY_S)
+            try:
+                signum = self._signals.get(timeout=timeout)
+            except queue.Empty:
+                signum = None
+            if signum in _STOP_SIGNALS:
+                assert signum is not None
+                return self._stop(signal.Signals(signum).name)
+            if signum == signal.SIGHUP:
+                self._begin_reload()
+            if self._pending is not None:
+                self._try_apply()
+
+    def healthy(self) -> bool:
+        """The scheduler thread runs and no cycle has hung past STUCK_CYCLE_S."""
+        if self._scheduler.state != STATE_RUNNING:
+            return False
+        thread = getattr(self._scheduler, "_thread", None)  # BackgroundScheduler's own
+        if thread is not None and not thread.is_alive():
+            return False
+        started = self._cycle_started
+        return started is None or time.monotonic() - started < STUCK_CYCLE_S
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self._stopping and signum in _STOP_SIGNALS:
+            # a second stop request while the cycle finishes: the user insists; SQLite rolls
+            # back whatever transaction this cuts short
+            os.write(2, b"watcher: second stop signal: exiting without waiting\n")
+            os._exit(EXIT_FORCED)
+        self._signals.put(signum)  # the main loop acts; a handler must not take locks
+
+    def _stop(self, name: str) -> int:
+        self._stopping = True
+        log.info("received %s: stopping after the cycle in flight", name)
+        self._sd.stopping()
         self._scheduler.shutdown(wait=True)
-        self.app.close()
+        with self._cycle_lock:
+            try:
+                self.app.flush()
+            except Exception:
+                log.exception("flushing the outbox at stop failed")
+            self.app.close()
         log.info("stopped")
-        return 0
+        return EXIT_OK
+
+    # --- reload ------------------------------------------------------------------------
+
+    def _begin_reload(self) -> None:
+        """Validate the file now; a valid config waits for the cycle in flight to end."""
+        self._sd.reloading()
+        log.info("received SIGHUP: reloading %s", self.config_path)
+        try:
+            cfg = load_config(self.config_path)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                log.error("reload: %s: %s", exc.path, problem)
+            log.error("reload rejected (%d problem(s)): still running on the previous config",
+                      len(exc.problems))
+            self._pending = None
+            self._sd.ready(f"reload rejected: {len(exc.problems)} problem(s) in "
+                           f"{self.config_path}; {self._waiting_status()}")
+            return
+        for warning in check_config_file(self.config_path):
+            log.warning("%s", warning)
+        self._pending = cfg
+
+    def _try_apply(self) -> None:
+        if not self._cycle_lock.acquire(blocking=False):
+            return  # a cycle is running: try again on the next tick
+        try:
+            cfg, self._pending = self._pending, None
+            assert cfg is not None
+            try:
+                app = build_app(cfg, log_level=self.log_level)
+            except Exception:
+                log.exception("reload: cannot set up the new config: keeping the previous one")
+                self._sd.ready(self._waiting_status())
+                return
+            old, self.app = self.app, app
+            old.close()
+            self._schedule(cfg)
+        finally:
+            self._cycle_lock.release()
+        log.info("reloaded: %d KOL(s), %s", len(cfg.watchlist), self._describe(cfg))
+        self._sd.ready(self._waiting_status())
+
+    # --- jobs --------------------------------------------------------------------------
+
+    def _schedule(self, cfg: Config) -> None:
+        """(Re)build the cycle job from the config; overdue means run it now (catch-up)."""
+        trigger = make_trigger(cfg.schedule)
+        overdue = self._overdue(make_trigger(cfg.schedule, jitter=False))
+        extra = {"next_run_time": dt.datetime.now(dt.UTC)} if overdue else {}
+        if overdue:
+            log.info("the last cycle is more than one period old: running one now")
+        self._scheduler.add_job(self._run_cycle, trigger, id=JOB_ID, name="poll cycle",
+                                replace_existing=True, coalesce=True, max_instances=1,
+                                misfire_grace_time=MISFIRE_GRACE_S, **extra)
 
     def _overdue(self, trigger: BaseTrigger) -> bool:
         last = self.app.store.last_cycle()
@@ -74,14 +266,53 @@ class Daemon:
         now = self.app.clock.now()
         return now - dt.datetime.fromisoformat(last["finished_at"]) > period(trigger, now)
 
-    def _cycle(self) -> None:
-        try:
-            report = self.app.check()
-        except Exception:
-            log.exception("cycle failed")
-            return
-        log.info("cycle done: %s", report.summary())
+    def _run_cycle(self, only: Collection[str] | None = None) -> CycleReport | None:
+        """One cycle (or a follow-up for `only` these KOLs), never two at once."""
+        with self._cycle_lock:
+            self._cycle_started = time.monotonic()
+            try:
+                report = self.app.check(only=only)
+            except Exception as exc:
+                log.exception("cycle failed")
+                self._sd.status(f"last cycle failed: {type(exc).__name__}")
+                return None
+            finally:
+                self._cycle_started = None
+            line = status_line(report, self.app.cfg.schedule.timezone)
+            log.info("%s done: %s", "follow-up" if only is not None else "cycle", line)
+            self._last_cycle = line
+            self._sd.status(line)
+            self._plan_follow_up(report)
+            return report
 
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        log.info("received %s", signal.Signals(signum).name)
-        self._stop.set()
+    def _plan_follow_up(self, report: CycleReport) -> None:
+        """Poll again later, without sleeping, the KOLs whose yesterday is not out yet."""
+        lagging = unpublished(report)
+        if not lagging or self._scheduler.get_job(FOLLOW_UP_JOB_ID) is not None:
+            return
+        done = self._follow_ups.get(report.yesterday, 0)
+        if done >= MAX_FOLLOW_UPS_PER_DAY:
+            log.info("%d KOL(s) still lack %s after %d follow-up(s): waiting for the next "
+                     "cycle", len(lagging), report.yesterday, done)
+            return
+        self._follow_ups = {report.yesterday: done + 1}  # only the current day counts
+        at = dt.datetime.now(dt.UTC) + FOLLOW_UP_DELAY
+        self._scheduler.add_job(self._run_cycle, "date", run_date=at, id=FOLLOW_UP_JOB_ID,
+                                name="follow-up poll", kwargs={"only": lagging},
+                                misfire_grace_time=MISFIRE_GRACE_S, coalesce=True)
+        log.info("%d KOL(s) lack %s (not published yet): follow-up %d of %d at %s",
+                 len(lagging), report.yesterday, done + 1, MAX_FOLLOW_UPS_PER_DAY,
+                 at.isoformat(timespec="seconds"))
+
+    # --- wording -----------------------------------------------------------------------
+
+    def _describe(self, cfg: Config) -> str:
+        jitter = f" + up to {cfg.schedule.jitter_s:g}s jitter" if cfg.schedule.jitter_s else ""
+        return cfg.schedule.describe() + jitter
+
+    def _waiting_status(self) -> str:
+        job = self._scheduler.get_job(JOB_ID)
+        when = job.next_run_time if job is not None else None
+        nxt = f"next cycle {when.isoformat(timespec='seconds')}" if when else "no next cycle"
+        last = f"; {self._last_cycle}" if self._last_cycle else ""
+        return f"{len(self.app.cfg.watchlist)} KOL(s), {self._describe(self.app.cfg)}; {nxt}{last}"

@@ -61,3 +61,6 @@ def setup_logging(level: str = "info", redactor: Redactor | None = None) -> None
     root.setLevel(level.upper())
     # urllib3 logs full request URLs (with the token) at debug level: keep it quieter
     logging.getLogger("urllib3").setLevel(max(logging.INFO, root.level))
+    # APScheduler narrates every run at info ("Running job ..."): shown with --log-level debug
+    quiet = logging.INFO if root.level <= logging.DEBUG else logging.WARNING
+    logging.getLogger("apscheduler").setLevel(max(quiet, root.level))

@@ -198,15 +198,18 @@ class _Validator:
 
     def schedule(self, raw: Any) -> ScheduleConfig:
         k = "schedule"
-        d = self.mapping(raw, k, ("cron", "every", "timezone"))
+        d = self.mapping(raw, k, ("cron", "every", "timezone", "jitter"))
         tz = self.get(d, k, "timezone", str, "Asia/Shanghai", _timezone)
         every = self.get(d, k, "every", (str, int), None, _duration_check)
         cron = self.get(d, k, "cron", str, None, _cron_check)
+        jitter = self.get(d, k, "jitter", (str, int), None, _duration_check)
+        jitter_s = _duration(jitter) if jitter is not None else None
         if every is not None and cron is not None:
             self.error(f"{k}.every", "give cron or every, not both")
         if every is not None:
-            return ScheduleConfig(cron=None, every_s=_duration(every), timezone=tz)
-        return ScheduleConfig(cron=cron or "0 10 * * *", timezone=tz)
+            return ScheduleConfig(cron=None, every_s=_duration(every), timezone=tz,
+                                  jitter_s=jitter_s)
+        return ScheduleConfig(cron=cron or "0 10 * * *", timezone=tz, jitter_s=jitter_s)
 
     def channels(self, raw: Any) -> tuple[Channel, ...]:
         d = self.mapping(raw, "notify", ("channels",))

@@ -34,6 +34,7 @@ class ScheduleConfig:
     cron: str | None = "0 10 * * *"
     every_s: float | None = None
     timezone: str = "Asia/Shanghai"
+    jitter_s: float | None = None  # each run starts up to this much later, at random
 
     def describe(self) -> str:
         """One phrase for summaries and logs."""
