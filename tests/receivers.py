@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 
 @dataclass
@@ -21,6 +22,7 @@ class SlackAnswer:
     status: int = 200
     body: str = "ok"
     headers: dict[str, str] = field(default_factory=dict)
+    stall: bool = False  # never answer (until the receiver closes): the post is not accepted
 
 
 class SlackReceiver:
@@ -28,7 +30,10 @@ class SlackReceiver:
 
     def __init__(self) -> None:
         self.posts: list[dict[str, Any]] = []
+        self.attempts = 0  # every POST, answered or not
         self.script: deque[SlackAnswer] = deque()
+        self.stalled = threading.Event()  # set once a stalled request has arrived
+        self._release = threading.Event()
         self._lock = threading.Lock()
         receiver = self
 
@@ -36,9 +41,14 @@ class SlackReceiver:
             def do_POST(self) -> None:  # noqa: N802
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with receiver._lock:
+                    receiver.attempts += 1
                     answer = receiver.script.popleft() if receiver.script else SlackAnswer()
-                    if answer.status == 200:
+                    if (answer.status, answer.body) == (200, "ok") and not answer.stall:
                         receiver.posts.append(json.loads(raw))
+                if answer.stall:
+                    receiver.stalled.set()
+                    receiver._release.wait(30)
+                    return
                 body = answer.body.encode()
                 self.send_response(answer.status)
                 for k, v in answer.headers.items():
@@ -57,6 +67,7 @@ class SlackReceiver:
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/services/T0/B0/secretXYZ"
 
     def close(self) -> None:
+        self._release.set()
         self._server.shutdown()
         self._server.server_close()
 
@@ -74,7 +85,7 @@ class _Handler:
     async def handle_DATA(self, smtp: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         if self.server.fail_next:
             self.server.fail_next -= 1
-            return "451 4.3.0 try again later"
+            return self.server.fail_code
         msg = cast(EmailMessage, message_from_bytes(envelope.content or b"",
                                                     policy=policy.default))
         self.server.messages.append((list(envelope.rcpt_tos), msg))
@@ -82,14 +93,39 @@ class _Handler:
 
 
 class SmtpReceiver:
-    """aiosmtpd on 127.0.0.1; `fail_next = N` answers the next N DATA commands with 451."""
+    """aiosmtpd on 127.0.0.1; `fail_next = N` answers the next N DATA commands with 451
+    (or `fail_code`). With `tls`, STARTTLS (`mode="starttls"`) or implicit TLS
+    (`mode="ssl"`) with that server context; with `users`, AUTH LOGIN/PLAIN against them."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, tls: ssl.SSLContext | None = None, mode: str = "starttls",
+                 users: dict[str, str] | None = None) -> None:
         self.messages: list[tuple[list[str], EmailMessage]] = []
         self.fail_next = 0
+        self.fail_code = "451 4.3.0 try again later"
+        self.logins: list[str] = []
         self.port = _free_port()  # aiosmtpd's start-up check cannot connect to port 0
-        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+        kwargs: dict[str, Any] = {}
+        if tls is not None and mode == "ssl":
+            kwargs.update(ssl_context=tls, server_hostname="localhost")
+        elif tls is not None:
+            kwargs.update(tls_context=tls, require_starttls=True)
+        if users is not None:
+            kwargs.update(authenticator=self._authenticator(users), auth_required=True)
+        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port,
+                                      **kwargs)
         self._controller.start()
+
+    def _authenticator(self, users: dict[str, str]) -> Any:
+        def check(server: SMTP, session: Session, envelope: Envelope, mechanism: str,
+                  auth_data: Any) -> AuthResult:
+            login = auth_data.login.decode() if isinstance(auth_data, LoginPassword) else ""
+            ok = isinstance(auth_data, LoginPassword) and \
+                users.get(login) == auth_data.password.decode()
+            if ok:
+                self.logins.append(login)
+            return AuthResult(success=ok, handled=False)
+
+        return check
 
     def close(self) -> None:
         self._controller.stop()

@@ -59,3 +59,48 @@ def test_notice_renders_everywhere() -> None:
     r = Renderer()
     assert "watcher test notice" in r.text(sample_notice())
     assert r.slack(sample_notice())["blocks"]
+
+
+def _many(n: int):  # type: ignore[no-untyped-def]
+    from watcher.route import Digest
+
+    base = _hostile()
+    return Digest("all", tuple(dataclasses.replace(base, user_id=f"{i:024x}") for i in range(n)))
+
+
+def test_a_digest_stays_within_slack_limits_and_is_escaped() -> None:
+    messages = Renderer().slack_messages(_many(120))
+    assert len(messages) == 5  # an intro section and 120 alerts, 25 sections a message
+    for m in messages:
+        assert len(m["blocks"]) <= 50
+        assert m["blocks"][0]["type"] == "header" and len(m["blocks"][0]["text"]["text"]) <= 150
+        for b in m["blocks"][1:]:
+            assert b["type"] == "divider" or len(b["text"]["text"]) <= 3000
+    mrkdwn = json.dumps(messages, ensure_ascii=False)
+    assert "<!channel>" not in mrkdwn and "<@U123>" not in mrkdwn and "<script>" not in mrkdwn
+
+
+def test_a_long_section_is_split_between_lines() -> None:
+    from watcher.model import Notice
+
+    detail = "\n".join(f"line {i}: " + "x" * 90 for i in range(100))  # ~10,000 characters
+    (message,) = Renderer().slack_messages(Notice("k", "long", detail))
+    sections = [b["text"]["text"] for b in message["blocks"] if b["type"] == "section"]
+    assert len(sections) == 4 and all(len(s) <= 3000 for s in sections)
+    assert "\n".join(sections).count("line ") == 100
+
+
+def test_templates_dir_overrides_one_template(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "anomaly.subject.j2").write_text("ALERT {{ name }} {{ increment }}")
+    r = Renderer(tmp_path)
+    assert r.email(sample_alert()).subject == "ALERT Sample Creator (test alert) +20,000"
+    assert "Follower spike" in r.text(sample_alert())  # the others stay packaged
+    assert r.check() == []
+
+
+def test_a_broken_template_fails_the_check(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "anomaly.slack.j2").write_text("{{ name }} {{ no_such_value }}")
+    (tmp_path / "digest.text.j2").write_text("{% for a in alerts %}")
+    problems = Renderer(tmp_path).check()
+    assert any("anomaly.slack.j2" in p and "no_such_value" in p for p in problems)
+    assert any("digest.text.j2" in p for p in problems)

@@ -37,6 +37,11 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--dry-run", action="store_true", help="store and print alerts, send nothing")
     c.add_argument("--kol", nargs="+", metavar="USER_ID", help="poll only these KOLs")
     sub.add_parser("run", parents=[common], help="run the daemon on the configured schedule")
+    o = sub.add_parser("outbox", parents=[common], help="list pending and failed deliveries")
+    o.add_argument("--retry", action="store_true", help="resend them now")
+    t = sub.add_parser("test-notify", parents=[common], help="send a sample alert to each "
+                       "channel")
+    t.add_argument("--channel", metavar="NAME", help="only this channel")
     d = sub.add_parser("demo", parents=[common], help="an offline cycle against the bundled "
                        "API simulator (no token, no network)")
     d.add_argument("--state", type=Path, help="keep the demo's SQLite store in this folder")
@@ -54,7 +59,8 @@ def main(argv: Sequence[str] | None = None, clock: Clock | None = None) -> int:
     args.clock = clock
     setup_logging(args.log_level)
     handler = {"validate": cmd_validate, "check": cmd_check, "run": cmd_run,
-               "demo": cmd_demo, "backtest": cmd_backtest}[args.command]
+               "demo": cmd_demo, "backtest": cmd_backtest, "outbox": cmd_outbox,
+               "test-notify": cmd_test_notify}[args.command]
     try:
         return handler(args)
     except ConfigError as exc:
@@ -76,7 +82,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from watcher.render import Renderer
 
     cfg = _load(args)
-    problems = Renderer().check()
+    problems = Renderer(cfg.notify.templates_dir).check()
     if problems:
         for p in problems:
             print(f"{args.config}: {p}", file=sys.stderr)
@@ -108,6 +114,72 @@ def cmd_check(args: argparse.Namespace) -> int:
     for k in report.failed:
         print(f"failed: {k.name} ({k.user_id}): {k.reason}", file=sys.stderr)
     return EXIT_FAILED if report.failed or report.poll.stop else EXIT_OK
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    """List undelivered deliveries; with --retry, resend them first. 1 if any remain failed."""
+    from watcher.clock import SystemClock
+    from watcher.notify import build_notifiers
+    from watcher.outbox import flush
+    from watcher.render import Renderer
+    from watcher.report import table
+    from watcher.route import ops_channels
+    from watcher.store import Store
+
+    cfg = _load(args)
+    clock = args.clock or SystemClock()
+    store = Store(cfg.storage.path)
+    try:
+        if args.retry:
+            count = store.retry_all(clock.now())
+            notifiers = build_notifiers(cfg.channels, Renderer(cfg.notify.templates_dir),
+                                        clock=clock)
+            done = flush(store, notifiers, clock, ops_channels(cfg))
+            print(f"retried {count} delivery(ies): {len(done.sent)} sent, "
+                  f"{len(done.retrying)} to retry, {len(done.failed)} failed")
+            for line in done.retrying + done.failed:
+                print(f"  {line}")
+        rows = store.deliveries(("pending", "failed"))
+    finally:
+        store.close()
+    if not rows:
+        print("outbox empty: every delivery was accepted")
+        return EXIT_OK
+    print(table(("id", "queued", "kind", "about", "channel", "status", "tries", "next try",
+                 "last error"),
+                [(str(r["id"]), r["created_at"], r["kind"], r["user_id"] or r["dedup_key"],
+                  r["channel"], r["status"], str(r["attempts"]),
+                  r["next_attempt_at"] if r["status"] == "pending" else "-",
+                  (r["last_error"] or "-")[:120]) for r in rows]))
+    return EXIT_FAILED if args.retry or any(r["status"] == "failed" for r in rows) \
+        else EXIT_OK
+
+
+def cmd_test_notify(args: argparse.Namespace) -> int:
+    """Send the sample alert to each channel now (not via the outbox); 1 if one failed."""
+    from watcher.notify import DeliveryError, build_notifiers
+    from watcher.render import Renderer
+    from watcher.render.sample import sample_alert
+
+    cfg = _load(args)
+    channels = tuple(c for c in cfg.channels if args.channel in (None, c.name))
+    if not channels:
+        known = ", ".join(c.name for c in cfg.channels)
+        print(f"--channel: no channel named {args.channel!r} (configured: {known})",
+              file=sys.stderr)
+        return EXIT_CONFIG
+    notifiers = build_notifiers(channels, Renderer(cfg.notify.templates_dir), clock=args.clock)
+    failed = 0
+    for ch in channels:
+        try:
+            answer = notifiers[ch.name].send(sample_alert())
+        except DeliveryError as exc:
+            failed += 1
+            kind = "permanent" if exc.permanent else "transient"
+            print(f"{ch.name} ({ch.type}): FAILED ({kind}): {exc}")
+            continue
+        print(f"{ch.name} ({ch.type}): sent: {answer}")
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -12,10 +12,12 @@ from watcher import detect
 from watcher.api.policy import Action
 from watcher.clock import Clock, beijing_midnight, beijing_today, newest_complete_day
 from watcher.config import Config, KolConfig
+from watcher.health import queue_health
 from watcher.model import Alert, Finding, Notice, Series
 from watcher.notify import Notifier
-from watcher.outbox import FlushReport, flush
+from watcher.outbox import FlushReport, flush, queue_alerts
 from watcher.poll import Poller, PollReport, Stop, Target
+from watcher.route import ops_channels
 from watcher.store import Store
 
 log = logging.getLogger(__name__)
@@ -88,19 +90,23 @@ def run_cycle(cfg: Config, store: Store, poller: Poller, notifiers: Mapping[str,
     histories = {k.user_id: store.series(k.user_id) for k in kols}
     findings = _detect(kols, histories)
     newest = store.newest_days()
+    candidates: list[Alert] = []
     for kol in kols:
         report.kols.append(_kol_result(kol, report.poll, newest.get(kol.user_id),
                                        len(findings[kol.user_id]), report.yesterday,
                                        polled_today.get(kol.user_id, 0)))
         store.save_findings(findings[kol.user_id], clock.now())
-        for alert in _alerts(kol, findings[kol.user_id], histories[kol.user_id],
-                             report.yesterday):
-            if dry_run or store.queue_alert(alert, [c.name for c in cfg.channels], now):
-                report.alerts.append(alert)
+        candidates += _alerts(kol, findings[kol.user_id], histories[kol.user_id],
+                              report.yesterday)
+    # routed, deduplicated by event identity, escalation and per-KOL cooldown
+    report.alerts += candidates if dry_run else queue_alerts(cfg, store, candidates, now)
     for k in report.kols:
         store.record_poll(cycle_id, k.user_id, k.status, k.reason, k.calls)
     if not dry_run:
-        report.delivery = flush(store, notifiers, clock)
+        report.notices += queue_health(cfg, store, clock.now(), report.yesterday,
+                                       {k.user_id: k.reason for k in report.failed},
+                                       account_ok=report.poll.stop is None)
+        report.delivery = flush(store, notifiers, clock, ops_channels(cfg))
     store.finish_cycle(cycle_id, clock.now(), not report.failed, report.summary())
     return report
 
@@ -140,8 +146,7 @@ def _handle_stop(cfg: Config, store: Store, clock: Clock, report: CycleReport,
     log.error("%s: %s", notice.title, stop.reason)
     if dry_run:
         return
-    queued = store.queue_notice(notice, [c.name for c in cfg.channels], clock.now(),
-                                NOTICE_REPEAT)
+    queued = store.queue_notice(notice, ops_channels(cfg), clock.now(), NOTICE_REPEAT)
     if queued is not None:
         report.notices.append(notice)
 

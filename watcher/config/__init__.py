@@ -8,6 +8,8 @@ from watcher.config.model import (
     ConsoleChannel,
     EmailChannel,
     KolConfig,
+    NotifyConfig,
+    Route,
     ScheduleConfig,
     SlackChannel,
     StorageConfig,
@@ -15,6 +17,7 @@ from watcher.config.model import (
 
 __all__ = [
     "ApiConfig", "Channel", "Config", "ConfigError", "ConsoleChannel", "EmailChannel",
-    "KolConfig", "Problem", "ScheduleConfig", "SlackChannel", "StorageConfig",
+    "KolConfig", "NotifyConfig", "Problem", "Route", "ScheduleConfig", "SlackChannel",
+    "StorageConfig",
     "load_config", "parse_config",
 ]

@@ -22,6 +22,8 @@ from watcher.config.model import (
     ConsoleChannel,
     EmailChannel,
     KolConfig,
+    NotifyConfig,
+    Route,
     ScheduleConfig,
     SlackChannel,
     StorageConfig,
@@ -29,6 +31,8 @@ from watcher.config.model import (
 from watcher.config.yamlsrc import Source, load_source
 from watcher.detect.settings import DetectSettings
 
+NOTIFY_KEYS = ("channels", "routes", "cooldown", "escalation", "templates_dir",
+               "stale_after_days", "failures_before_notice")
 USER_ID = re.compile(r"^[0-9a-f]{24}$")
 DATE_TYPES = ("DAY_30", "DAY_90")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
@@ -162,7 +166,9 @@ class _Validator:
         channels = self.channels(top.get("notify"))
         detect = self.detect(top.get("detect"), "detect", DetectSettings())
         watchlist = self.watchlist(top.get("watchlist"), detect)
-        return Config(api, storage, schedule, channels, watchlist, detect, self.src.path)
+        notify = self.notify(top.get("notify"), channels)
+        return Config(api, storage, schedule, channels, watchlist, detect, self.src.path,
+                      notify)
 
     def api(self, raw: Any) -> ApiConfig:
         k = "api"
@@ -212,7 +218,7 @@ class _Validator:
         return ScheduleConfig(cron=cron or "0 10 * * *", timezone=tz, jitter_s=jitter_s)
 
     def channels(self, raw: Any) -> tuple[Channel, ...]:
-        d = self.mapping(raw, "notify", ("channels",))
+        d = self.mapping(raw, "notify", NOTIFY_KEYS)
         items = self.get(d, "notify", "channels", list, [])
         out: list[Channel] = []
         names: set[str] = set()
@@ -240,13 +246,18 @@ class _Validator:
             self.mapping(raw, k, ("name", "type"))
             return ConsoleChannel(name or "console")
         if typ == "slack":
-            self.mapping(raw, k, ("name", "type", "webhook_url", "webhook_url_file"))
+            self.mapping(raw, k, ("name", "type", "webhook_url", "webhook_url_file",
+                                  "min_interval_s", "timeout_s"))
             url = self.secret(raw, k, "webhook_url")
             if not url:
                 self.error(f"{k}.webhook_url", "is required (or webhook_url_file)")
             elif _url(url):
                 self.error(f"{k}.webhook_url", "must be an http(s) URL")
-            return SlackChannel(name, url or "")
+            return SlackChannel(
+                name, url or "",
+                min_interval_s=float(self.get(raw, k, "min_interval_s", (int, float), 1.0,
+                                              _not_negative)),
+                timeout_s=float(self.get(raw, k, "timeout_s", (int, float), 15, _positive)))
         self.mapping(raw, k, ("name", "type", "host", "port", "security", "username",
                               "password", "password_file", "from", "to", "timeout_s"))
         for req in ("host", "from", "to"):
@@ -269,6 +280,62 @@ class _Validator:
             username=self.get(raw, k, "username", str, None),
             password=self.secret(raw, k, "password"),
             timeout_s=float(self.get(raw, k, "timeout_s", (int, float), 30, _positive)),
+        )
+
+    def notify(self, raw: Any, channels: tuple[Channel, ...]) -> NotifyConfig:
+        """Routes, cooldown, templates and health thresholds (the channels come first)."""
+        k = "notify"
+        d = raw if isinstance(raw, dict) else {}
+        names = {c.name for c in channels}
+        routes: list[Route] = []
+        items = self.get(d, k, "routes", list, [])
+        for i, item in enumerate(items):
+            route = self.route(item, f"{k}.routes[{i}]", names)
+            if route is None:
+                continue
+            if route.ops and any(r.ops for r in routes):
+                self.error(f"{k}.routes[{i}].ops", "give at most one route with ops: true")
+            elif route.name in {r.name for r in routes}:
+                self.error(f"{k}.routes[{i}].name", f"duplicate route name {route.name!r}")
+            routes.append(route)
+        cooldown = self.get(d, k, "cooldown", (str, int), 86400, _duration_check0)
+        templates = self.get(d, k, "templates_dir", str, None)
+        templates_dir = self.resolve(templates) if templates else None
+        if templates_dir is not None and not templates_dir.is_dir():
+            self.error(f"{k}.templates_dir", f"is not a folder: {templates_dir}")
+        return NotifyConfig(
+            routes=tuple(routes),
+            cooldown_s=0.0 if cooldown == "0" else _duration(cooldown),
+            escalation=float(self.get(d, k, "escalation", (int, float), 1.5, _at_least(1))),
+            templates_dir=templates_dir,
+            stale_after_days=self.get(d, k, "stale_after_days", int, 3, _at_least(1)),
+            failures_before_notice=self.get(d, k, "failures_before_notice", int, 3,
+                                            _at_least(1)),
+        )
+
+    def route(self, raw: Any, k: str, channels: set[str]) -> Route | None:
+        d = self.mapping(raw, k, ("name", "tags", "user_ids", "channels", "group", "ops"))
+        if not isinstance(raw, dict):
+            return None
+        self.require(d, k, "channels")
+        targets = self.str_tuple(self.get(d, k, "channels", (list, str), []), k, "channels")
+        for j, ch in enumerate(targets):
+            if ch not in channels:
+                close = difflib.get_close_matches(ch, sorted(channels), n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                self.error(f"{k}.channels[{j}]", f"no channel named {ch!r}{hint}")
+        user_ids = self.str_tuple(self.get(d, k, "user_ids", (list, str), []), k, "user_ids")
+        for j, uid in enumerate(user_ids):
+            if msg := _user_id(uid):
+                self.error(f"{k}.user_ids[{j}]", msg)
+        ops = self.get(d, k, "ops", bool, False)
+        tags = self.str_tuple(self.get(d, k, "tags", (list, str), []), k, "tags")
+        if ops and (tags or user_ids):
+            self.error(f"{k}.ops", "an ops route carries notices only: drop tags and user_ids")
+        return Route(
+            name=self.get(d, k, "name", str, "ops" if ops else k.rpartition(".")[2]),
+            channels=targets, tags=tags, user_ids=user_ids, ops=ops,
+            group=self.get(d, k, "group", str, "each", _one_of(("each", "digest"))),
         )
 
     def detect(self, raw: Any, k: str, base: DetectSettings) -> DetectSettings:
@@ -353,6 +420,17 @@ def _at_least(n: int) -> Callable[[Any], str | None]:
 
 def _positive(v: float) -> str | None:
     return None if v > 0 else f"must be positive, not {v}"
+
+
+def _not_negative(v: float) -> str | None:
+    return None if v >= 0 else f"must not be negative, not {v}"
+
+
+def _duration_check0(v: str | int) -> str | None:
+    """A duration that may be zero (a cooldown of 0 turns the cooldown off)."""
+    if v in (0, "0") or isinstance(v, str) and _DURATION.match(v.strip()):
+        return None
+    return _duration_check(v)
 
 
 def _port(v: int) -> str | None:

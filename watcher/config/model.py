@@ -48,6 +48,8 @@ class SlackChannel:
     name: str
     webhook_url: str = field(repr=False)
     type: str = "slack"
+    min_interval_s: float = 1.0  # Slack allows about one message per second per webhook
+    timeout_s: float = 15.0
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,34 @@ Channel = SlackChannel | EmailChannel | ConsoleChannel
 
 
 @dataclass(frozen=True)
+class Route:
+    """Which KOLs' alerts go to which channels; no tags and no user ids matches every KOL."""
+
+    name: str
+    channels: tuple[str, ...]
+    tags: tuple[str, ...] = ()
+    user_ids: tuple[str, ...] = ()
+    group: str = "each"  # each | digest (one message per cycle, ranked by score)
+    ops: bool = False  # the route for operational notices, not for KOLs
+
+    @property
+    def catch_all(self) -> bool:
+        return not self.ops and not self.tags and not self.user_ids
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    """The `notify` section apart from the channels: routing, noise control, templates."""
+
+    routes: tuple[Route, ...] = ()
+    cooldown_s: float = 86400.0  # per KOL: at most one alert in this long
+    escalation: float = 1.5  # a continuing event alerts again at this many times the score
+    templates_dir: Path | None = None
+    stale_after_days: int = 3  # a KOL whose newest day lags yesterday this much: ops notice
+    failures_before_notice: int = 3  # consecutive failed polls of a KOL: ops notice
+
+
+@dataclass(frozen=True)
 class KolConfig:
     user_id: str
     name: str
@@ -90,6 +120,7 @@ class Config:
     watchlist: tuple[KolConfig, ...]
     detect: DetectSettings
     source: str = "<memory>"
+    notify: NotifyConfig = NotifyConfig()
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value, so logs and errors can redact them wherever they appear."""

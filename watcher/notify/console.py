@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from watcher.model import Alert, Notice
+from watcher.notify.base import Item
 from watcher.render import Renderer
 
 
@@ -15,7 +15,8 @@ class ConsoleNotifier:
         self._renderer = renderer
         self._stream = stream
 
-    def send(self, item: Alert | Notice) -> str:
+    def send(self, item: Item, *, skip_parts: int = 0) -> str:
+        """Print the plain-text rendering (one part: `skip_parts` does not apply)."""
         stream = self._stream or sys.stdout
         stream.write(self._renderer.text(item) + "\n\n")
         stream.flush()

@@ -7,6 +7,7 @@ from typing import Any
 
 from watcher.model import Alert, Notice, Point
 from watcher.render.sparkline import sparkline
+from watcher.route import Digest
 
 PROFILE_URL = "https://www.xiaohongshu.com/user/profile/{user_id}"
 SPARK_DAYS = 30
@@ -72,3 +73,11 @@ def notice_context(notice: Notice) -> dict[str, Any]:
     """Template values for an operational notice."""
     return {"kind": "ops", "key": notice.key, "title": one_line(notice.title),
             "detail": notice.detail}
+
+
+def digest_context(digest: Digest) -> dict[str, Any]:
+    """Template values for a digest: each alert's own values, in ranked order."""
+    alerts = [alert_context(a) for a in digest.alerts]
+    return {"kind": "digest", "route": one_line(digest.route), "count": len(alerts),
+            "spikes": sum(a["direction"] == "spike" for a in alerts),
+            "drops": sum(a["direction"] == "drop" for a in alerts), "alerts": alerts}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from watcher.model import Alert, Finding, Notice, Point
+from watcher.route import Digest
 
 _DAY = dt.date(2025, 12, 7)
 
@@ -26,3 +27,17 @@ def sample_notice() -> Notice:
     """An operational notice like the one sent for a bad token."""
     return Notice("sample", "watcher test notice",
                   "This is a test of watcher's operational channel. No action needed.")
+
+
+def sample_digest() -> Digest:
+    """Two anomalies, ranked: the sample spike and a smaller purge-style drop."""
+    spike = sample_alert()
+    f = spike.finding
+    drop_points = tuple(Point(p.day, 300_000 - 10 * i) for i, p in enumerate(spike.recent))
+    drop_points = drop_points[:-1] + (Point(_DAY, drop_points[-2].total - 4_000),)
+    drop = Alert("Another Creator", "5b1f0c2e000000000100a1b3", (), Finding(
+        user_id="5b1f0c2e000000000100a1b3", day=_DAY, direction="drop", increment=-4_000,
+        baseline=-10.0, score=-12.5, ratio=None, total=drop_points[-1].total,
+        pct_of_base=-4_000 / drop_points[-2].total * 100,
+        rule="sample rule: test alert from watcher", event_start=f.event_start), drop_points)
+    return Digest("sample", (spike, drop))

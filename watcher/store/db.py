@@ -6,15 +6,29 @@ import datetime as dt
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from watcher.model import Alert, Finding, Notice, Point, Series
-from watcher.store.codec import alert_from_json, alert_to_json
+from watcher.route import Digest, rank
+from watcher.store.codec import (
+    alert_from_json,
+    alert_to_json,
+    digest_from_json,
+    digest_to_json,
+    notice_from_json,
+    notice_to_json,
+)
 from watcher.store.schema import MIGRATIONS, VERSION
+
+ESCALATION = 1.5  # a continuing event alerts again once its score is this many times worse
+MAX_AGE = dt.timedelta(hours=24)  # a delivery not accepted by then is 'failed'
+# a daily schedule's cycle may start a few seconds earlier than yesterday's: a 24 h
+# cooldown must not hold that one back
+COOLDOWN_SLACK = dt.timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -29,9 +43,11 @@ class Delivery:
     alert_id: int
     channel: str
     attempts: int
-    kind: str  # "anomaly" | "ops"
+    kind: str  # "anomaly" | "digest" | "ops"
     body: str
     created_at: str
+    give_up_at: str
+    parts_done: int = 0
 
     def alert(self) -> Alert:
         """The anomaly alert this delivery carries (kind == 'anomaly')."""
@@ -39,7 +55,13 @@ class Delivery:
 
     def notice(self) -> Notice:
         """The operational notice this delivery carries (kind == 'ops')."""
-        return Notice(**json.loads(self.body))
+        return notice_from_json(self.body)
+
+    def item(self) -> Alert | Digest | Notice:
+        """Whatever this delivery carries, decoded."""
+        if self.kind == "digest":
+            return digest_from_json(self.body)
+        return self.alert() if self.kind == "anomaly" else self.notice()
 
 
 def _ts(at: dt.datetime) -> str:
@@ -151,34 +173,71 @@ class Store:
             names = [c[0] for c in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
-    def queue_alert(self, alert: Alert, channels: Iterable[str], now: dt.datetime) -> int | None:
-        """Open the alert's event and queue it for every channel, in one transaction.
+    def queue_alert(self, alert: Alert, channels: Iterable[str], now: dt.datetime, *,
+                    cooldown: dt.timedelta = dt.timedelta(0),
+                    escalation: float = ESCALATION) -> int | None:
+        """Open or extend the alert's event and, if it should alert, queue it for every
+        channel, all in one transaction.
 
-        Returns the alert id, or None when this event was already alerted (dedup)."""
+        Returns the alert id, or None when held back: this event was already alerted and
+        has not escalated, or the KOL is within its cooldown."""
+        with self._tx() as db:
+            if not self._admit(db, alert, now, cooldown, escalation):
+                return None
+            f = alert.finding
+            key = "/".join((f.user_id, f.event_start.isoformat(), f.direction))
+            return self._enqueue(db, f.user_id, "anomaly", key, alert_to_json(alert),
+                                 channels, now)
+
+    def queue_digest(self, route: str, alerts: Sequence[Alert], channels: Iterable[str],
+                     now: dt.datetime, *, cooldown: dt.timedelta = dt.timedelta(0),
+                     escalation: float = ESCALATION) -> tuple[int | None, list[Alert]]:
+        """Admit each alert as queue_alert would and queue the admitted ones as one digest.
+
+        Returns the digest's id (None when nothing was admitted) and the admitted alerts."""
+        with self._tx() as db:
+            admitted = [a for a in alerts if self._admit(db, a, now, cooldown, escalation)]
+            if not admitted:
+                return None, []
+            body = digest_to_json(Digest(route, rank(admitted)))
+            key = f"digest:{route}:{_ts(now)}"
+            return self._enqueue(db, "", "digest", key, body, channels, now), admitted
+
+    @staticmethod
+    def _admit(db: sqlite3.Connection, alert: Alert, now: dt.datetime,
+               cooldown: dt.timedelta, escalation: float) -> bool:
+        """Record the event; True when it should alert now (and mark it alerted)."""
         f = alert.finding
         key = (f.user_id, f.event_start.isoformat(), f.direction)
-        with self._tx() as db:
-            row = db.execute("SELECT alerted_score FROM events WHERE user_id = ? AND "
-                             "event_start = ? AND direction = ?", key).fetchone()
-            if row is not None:
-                db.execute("UPDATE events SET last_day = MAX(last_day, ?) WHERE user_id = ? "
-                           "AND event_start = ? AND direction = ?", (f.day.isoformat(), *key))
-                return None
-            db.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)",
-                       (*key, f.day.isoformat(), f.score, _ts(now)))
-            return self._enqueue(db, f.user_id, "anomaly", "/".join(key), alert_to_json(alert),
-                                 channels, now)
+        row = db.execute("SELECT alerted_score FROM events WHERE user_id = ? AND "
+                         "event_start = ? AND direction = ?", key).fetchone()
+        if row is None:
+            db.execute("INSERT INTO events VALUES (?, ?, ?, ?, NULL, NULL)",
+                       (*key, f.day.isoformat()))
+        else:
+            db.execute("UPDATE events SET last_day = MAX(last_day, ?) WHERE user_id = ? "
+                       "AND event_start = ? AND direction = ?", (f.day.isoformat(), *key))
+            if row[0] is not None and abs(f.score) < escalation * abs(row[0]):
+                return False  # the same event, not markedly worse: said already
+        (last,) = db.execute("SELECT MAX(alerted_at) FROM events WHERE user_id = ?",
+                             (f.user_id,)).fetchone()
+        if last is not None and now - dt.datetime.fromisoformat(last) < \
+                cooldown - COOLDOWN_SLACK:
+            return False  # held, not lost: a later cycle within the alert window sends it
+        db.execute("UPDATE events SET alerted_score = ?, alerted_at = ? WHERE user_id = ? "
+                   "AND event_start = ? AND direction = ?", (f.score, _ts(now), *key))
+        return True
 
     def queue_notice(self, notice: Notice, channels: Iterable[str], now: dt.datetime,
                      repeat_after: dt.timedelta) -> int | None:
         """Queue an operational notice, unless the same key was queued within `repeat_after`."""
-        body = json.dumps({"key": notice.key, "title": notice.title, "detail": notice.detail})
         with self._tx() as db:
             recent = db.execute("SELECT 1 FROM alerts WHERE dedup_key = ? AND created_at > ?",
                                 (notice.key, _ts(now - repeat_after))).fetchone()
             if recent:
                 return None
-            return self._enqueue(db, "", "ops", notice.key, body, channels, now)
+            return self._enqueue(db, "", "ops", notice.key, notice_to_json(notice), channels,
+                                 now)
 
     @staticmethod
     def _enqueue(db: sqlite3.Connection, user_id: str, kind: str, dedup_key: str, body: str,
@@ -187,30 +246,33 @@ class Store:
                          "VALUES (?, ?, ?, ?, ?)", (user_id, kind, dedup_key, body, _ts(now)))
         alert_id = cur.lastrowid
         assert alert_id is not None
-        db.executemany("INSERT INTO deliveries (alert_id, channel, next_attempt_at) "
-                       "VALUES (?, ?, ?)", [(alert_id, ch, _ts(now)) for ch in channels])
+        db.executemany("INSERT INTO deliveries (alert_id, channel, next_attempt_at, give_up_at) "
+                       "VALUES (?, ?, ?, ?)",
+                       [(alert_id, ch, _ts(now), _ts(now + MAX_AGE)) for ch in dict.fromkeys(
+                           channels)])
         return alert_id
 
     def due_deliveries(self, now: dt.datetime) -> list[Delivery]:
         """Pending deliveries whose next attempt is due, oldest first."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT d.id, d.alert_id, d.channel, d.attempts, a.kind, a.body, a.created_at "
+                "SELECT d.id, d.alert_id, d.channel, d.attempts, a.kind, a.body, a.created_at, "
+                "d.give_up_at, d.parts_done "
                 "FROM deliveries d JOIN alerts a ON a.id = d.alert_id "
                 "WHERE d.status = 'pending' AND d.next_attempt_at <= ? ORDER BY d.id",
                 (_ts(now),)).fetchall()
         return [Delivery(*row) for row in rows]
 
-    def deliveries(self, status: str | None = None) -> list[dict[str, Any]]:
-        """Every delivery row (optionally of one status), for `watcher outbox` and tests."""
+    def deliveries(self, status: str | Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """Every delivery row (optionally of these statuses), for `watcher outbox` and tests."""
         sql = ("SELECT d.id, d.alert_id, d.channel, d.status, d.attempts, d.last_error, "
-               "d.next_attempt_at, d.sent_at, a.kind, a.user_id FROM deliveries d "
-               "JOIN alerts a ON a.id = d.alert_id")
-        args: tuple[str, ...] = ()
-        if status:
-            sql, args = sql + " WHERE d.status = ?", (status,)
+               "d.next_attempt_at, d.give_up_at, d.sent_at, d.parts_done, a.kind, a.user_id, "
+               "a.dedup_key, a.created_at FROM deliveries d JOIN alerts a ON a.id = d.alert_id")
+        wanted = (status,) if isinstance(status, str) else tuple(status or ())
+        if wanted:
+            sql += f" WHERE d.status IN ({', '.join('?' * len(wanted))})"
         with self._lock:
-            cur = self._db.execute(sql + " ORDER BY d.id", args)
+            cur = self._db.execute(sql + " ORDER BY d.id", wanted)
             names = [c[0] for c in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
@@ -220,15 +282,44 @@ class Store:
                        "attempts = attempts + 1, last_error = NULL WHERE id = ?",
                        (_ts(now), delivery_id))
 
-    def mark_retry(self, delivery_id: int, error: str, next_at: dt.datetime) -> None:
+    def mark_retry(self, delivery_id: int, error: str, next_at: dt.datetime,
+                   parts_done: int | None = None) -> None:
         with self._tx() as db:
             db.execute("UPDATE deliveries SET attempts = attempts + 1, last_error = ?, "
-                       "next_attempt_at = ? WHERE id = ?", (error, _ts(next_at), delivery_id))
+                       "next_attempt_at = ?, parts_done = COALESCE(?, parts_done) "
+                       "WHERE id = ?", (error, _ts(next_at), parts_done, delivery_id))
 
-    def mark_failed(self, delivery_id: int, error: str) -> None:
+    def mark_failed(self, delivery_id: int, error: str, parts_done: int | None = None) -> None:
         with self._tx() as db:
             db.execute("UPDATE deliveries SET status = 'failed', attempts = attempts + 1, "
-                       "last_error = ? WHERE id = ?", (error, delivery_id))
+                       "last_error = ?, parts_done = COALESCE(?, parts_done) WHERE id = ?",
+                       (error, parts_done, delivery_id))
+
+    def retry_all(self, now: dt.datetime) -> int:
+        """Make every pending or failed delivery due now, with a fresh age limit."""
+        with self._tx() as db:
+            cur = db.execute("UPDATE deliveries SET status = 'pending', next_attempt_at = ?, "
+                             "give_up_at = ? WHERE status IN ('pending', 'failed')",
+                             (_ts(now), _ts(now + MAX_AGE)))
+            return cur.rowcount
+
+    def poll_failure_streaks(self) -> dict[str, int]:
+        """Per KOL, how many of its newest recorded polls in a row failed (0 if the last
+        did not)."""
+        with self._lock:
+            rows = self._db.execute("SELECT user_id, status FROM polls "
+                                    "ORDER BY user_id, cycle_id DESC").fetchall()
+        streaks: dict[str, int] = {}
+        broken: set[str] = set()
+        for user_id, status in rows:
+            streaks.setdefault(user_id, 0)
+            if user_id in broken:
+                continue
+            if status == "failed":
+                streaks[user_id] += 1
+            else:
+                broken.add(user_id)
+        return streaks
 
     def get_meta(self, key: str) -> str | None:
         with self._lock:
