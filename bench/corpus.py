@@ -209,14 +209,17 @@ def _inject(
         return Event(a, last, kind, "spike")
     if kind == "purge":
         n = 1 if rng.uniform() < 0.8 else 2
-        loss = base * _loguni(rng, 0.002, 0.03)
+        # a loss of a handful is noise on any account (as a +8 is): purges are 20+ followers
+        loss = max(base * _loguni(rng, 0.002, 0.03), rng.uniform(20, 60))
         for k in range(min(n, days - a)):
             inc[a + k] -= round(loss / n)
         return Event(a, min(a + n, days) - 1, kind, "drop")
     if kind == "netloss":
         n = int(rng.integers(1, 4))
         for k in range(min(n, days - a)):
-            loss = max(m * rng.uniform(1.5, 5), base * _loguni(rng, 0.0005, 0.005))
+            loss = max(
+                m * rng.uniform(1.5, 5), base * _loguni(rng, 0.0005, 0.005), rng.uniform(15, 40)
+            )
             inc[a + k] = round(inc[a + k] * 0.1 - loss)
         return Event(a, min(a + n, days) - 1, kind, "drop")
     # collapse of gain: only meaningful where there is a real gain to lose

@@ -153,3 +153,29 @@ def test_purge_needs_less_score_than_other_drops() -> None:
     found = detect(series(incs, base=1_000_000), S)
     assert [(f.day, f.direction) for f in found] == [(D0 + dt.timedelta(41), "drop")]
     assert "purge" in found[0].rule and -S.drop_threshold < found[0].score <= -S.purge_threshold
+
+
+def test_two_day_surge_found_on_a_noisy_account() -> None:
+    rng = np.random.default_rng(9)
+    incs = rng.negative_binomial(3, 3 / (3 + 400), 50).tolist()  # very over-dispersed gains
+    incs[40] += 1200  # ~5x the usual gain two days running, yet no single day scores 8
+    incs[41] += 1300
+    found = detect(series(incs, base=500_000), S)
+    assert [(f.day, f.direction) for f in found] == [(D0 + dt.timedelta(42), "spike")]
+    assert "surge" in found[0].rule and S.surge_threshold <= found[0].score < S.threshold
+
+
+def test_every_finding_explains_itself_consistently() -> None:
+    from bench.corpus import generate
+
+    kols = generate(300, seed=5)
+    found = [f for fs in detect_many([k.series() for k in kols], S) for f in fs]
+    assert len(found) > 50
+    for f in found:
+        assert f.rule.startswith(f.direction), f.rule  # each rule names its own direction
+        assert (f.score > 0) == (f.direction == "spike")
+        prev = f.total - f.increment
+        assert abs(f.pct_of_base - 100 * f.increment / prev) < 1e-3
+        if f.baseline > 0:
+            assert f.ratio is not None and abs(f.ratio - f.increment / f.baseline) < 0.01
+        assert f.event_start <= f.day

@@ -13,6 +13,7 @@ from watcher.detect.engine import (
     RULE_COLLAPSE,
     RULE_PURGE,
     RULE_SPIKE,
+    RULE_SURGE,
     Verdicts,
     judge,
 )
@@ -101,7 +102,7 @@ def _finding(
 ) -> Finding:
     inc = int(totals[j] - totals[j - 1])
     base = int(totals[j - 1])
-    baseline = float(v.baseline[row, j])
+    baseline = round(float(v.baseline[row, j]), 2)  # ratio is computed from what is shown
     score = float(v.score[row, j])
     direction: Direction = "spike" if v.flags[row, j] > 0 else "drop"
     ratio = inc / baseline if baseline > 0 else None
@@ -112,7 +113,7 @@ def _finding(
         day=dt.date.fromordinal(start + j),
         direction=direction,
         increment=inc,
-        baseline=round(baseline, 2),
+        baseline=baseline,
         score=round(score, 2),
         ratio=None if ratio is None else round(ratio, 2),
         total=int(totals[j]),
@@ -127,6 +128,11 @@ def _rule(code: int, s: DetectSettings) -> str:
         return (
             f"spike: score >= {s.threshold:g} (noise >= {s.noise_rel:g} x baseline), "
             f"change >= {s.min_abs} and >= {100 * s.min_rel:g}% of base"
+        )
+    if code == RULE_SURGE:
+        return (
+            f"spike/surge: score >= {s.surge_threshold:g} on consecutive days "
+            f"(or right after a flagged spike), change >= {s.min_abs}"
         )
     if code == RULE_COLLAPSE:
         return (

@@ -25,7 +25,7 @@ I64 = npt.NDArray[np.int64]
 SEASON_MIN = 4  # same-weekday values needed before a weekday offset is trusted
 SEASON_SHRINK = 1.5  # offsets are shrunk by this many standard errors (noise is not pattern)
 MAD_TO_SD = 1.4826  # MAD of a normal sample times this estimates its standard deviation
-RULE_SPIKE, RULE_DROP, RULE_COLLAPSE, RULE_PURGE = 1, 2, 3, 4
+RULE_SPIKE, RULE_DROP, RULE_COLLAPSE, RULE_PURGE, RULE_SURGE = 1, 2, 3, 4, 5
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,7 @@ def judge(totals: F64, s: DetectSettings) -> Verdicts:
     want_drop = "drop" in s.directions
     w = s.window
     low_run = np.zeros(n, dtype=np.int64)  # consecutive days with the gain collapsed
+    high_run = np.zeros(n, dtype=np.int64)  # consecutive days well above the baseline
     season = np.zeros((n, 7))
     for j in range(s.min_history + 1, days):
         if j % 7 == 0 or j == s.min_history + 1:
@@ -135,7 +136,14 @@ def judge(totals: F64, s: DetectSettings) -> Verdicts:
         z_down = dev / np.maximum.reduce(
             [MAD_TO_SD * down_mad, poisson, s.drop_noise_rel * np.abs(expected)]
         )
-        spike = judged & (z_up >= s.threshold) & (dev >= np.maximum(s.min_abs, rel))
+        spike_ok = judged & (dev >= np.maximum(s.min_abs, rel))
+        spike = spike_ok & (z_up >= s.threshold)
+        # two high days in a row are a surge (a multi-day burst or a viral climb); a high day
+        # right after a flagged spike continues that event instead of re-entering the baseline
+        high = spike_ok & (z_up >= s.surge_threshold)
+        high_run = np.where(high, high_run + 1, 0)
+        surge = high & ((high_run >= 2) | (flags[:, j - 1] == 1)) & ~spike
+        spike |= surge
         loss_ok = -dev >= np.maximum(s.drop_min_abs, rel)
         # a net loss of purge_rel of the base is a purge by definition; it only has to stand
         # out from the account's own downside noise, not reach the full drop threshold
@@ -156,6 +164,8 @@ def judge(totals: F64, s: DetectSettings) -> Verdicts:
         rules[collapse & want_drop, j] = RULE_COLLAPSE
         clean[spike | drop, j] = np.nan
         clean[collapse, j - s.collapse_days + 1 : j] = np.nan
+        clean[surge, j - 1] = np.nan
+        rules[surge & want_spike, j] = RULE_SURGE
         baseline[judged, j] = expected[judged]
         score[judged, j] = np.where(dev >= 0, z_up, z_down)[judged]
     return Verdicts(flags, rules, baseline, score)

@@ -14,6 +14,7 @@ class DetectSettings:
     season_weeks: int = 8  # weeks of history for the weekday pattern (below 3 disables it)
     min_history: int = 7  # days of increments needed before any day is judged
     threshold: float = 8.0  # robust score a spike must reach
+    surge_threshold: float = 5.0  # two days in a row at this score also make a spike
     drop_threshold: float = 6.0  # robust score (magnitude) a drop must reach
     min_abs: int = 30  # smallest change from the baseline (followers) that may alert
     purge_rel: float = 0.001  # a net loss of this share of the base is a purge ...
