@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -400,3 +402,48 @@ def test_cli_warns_about_a_readable_config_with_a_literal_secret(
     out = subprocess.run([sys.executable, "-m", "watcher", "validate", "-c", str(path)],
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 0 and "written out" not in out.stderr
+
+
+# --- the unit file, where systemd-analyze is installed (Debian package `systemd`) ------------
+
+UNIT = Path(__file__).resolve().parent.parent / "systemd" / "watcher.service"
+needs_systemd_analyze = pytest.mark.skipif(shutil.which("systemd-analyze") is None,
+                                           reason="systemd-analyze not installed")
+
+
+def _unit_copy(tmp_path: Path) -> Path:
+    # verify checks that ExecStart's binary exists: point it at this venv's console script
+    venv_watcher = Path(sys.executable).parent / "watcher"
+    binary = str(venv_watcher) if venv_watcher.exists() else "/bin/true"
+    text = UNIT.read_text().replace("/opt/watcher/venv/bin/watcher", binary)
+    copy = tmp_path / "watcher.service"
+    copy.write_text(text)
+    return copy
+
+
+@needs_systemd_analyze
+def test_unit_verifies_cleanly(tmp_path: Path) -> None:
+    out = subprocess.run(["systemd-analyze", "verify", str(_unit_copy(tmp_path))],
+                         capture_output=True, text=True, timeout=60)
+    assert (out.returncode, out.stdout, out.stderr) == (0, "", "")
+
+
+@needs_systemd_analyze
+def test_unit_security_exposure_is_at_most_2(tmp_path: Path) -> None:
+    out = subprocess.run(["systemd-analyze", "security", "--offline=yes", "--no-pager",
+                          str(_unit_copy(tmp_path))], capture_output=True, text=True,
+                         timeout=60)
+    m = re.search(r"Overall exposure level for watcher\.service: (\d+\.\d)", out.stdout)
+    assert m is not None, out.stdout + out.stderr
+    assert float(m.group(1)) <= 2.0, out.stdout
+
+
+def test_unit_has_what_the_daemon_relies_on() -> None:
+    text = UNIT.read_text()
+    for line in ("Type=notify", "WatchdogSec=", "Restart=on-failure",
+                 "ExecReload=/bin/kill -HUP $MAINPID", "DynamicUser=yes",
+                 "StateDirectory=watcher", "ConfigurationDirectory=watcher",
+                 "LoadCredential=justoneapi-token:", "LoadCredential=smtp-password:",
+                 "LoadCredential=slack-webhook:",
+                 "Environment=OPENBLAS_NUM_THREADS=1 PYTHONFAULTHANDLER=1"):
+        assert line in text, line
