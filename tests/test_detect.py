@@ -179,3 +179,11 @@ def test_every_finding_explains_itself_consistently() -> None:
         if f.baseline > 0:
             assert f.ratio is not None and abs(f.ratio - f.increment / f.baseline) < 0.01
         assert f.event_start <= f.day
+
+
+def test_settings_reject_nonsense() -> None:
+    import pytest
+
+    for bad in ({"window": 2}, {"threshold": 0.0}, {"directions": ("up",)}, {"min_history": 99}):
+        with pytest.raises(ValueError):
+            DetectSettings(**bad)  # type: ignore[arg-type]
