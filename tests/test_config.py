@@ -64,14 +64,14 @@ def test_valid_config_summary(write_config: Write, capsys: pytest.CaptureFixture
         api: {{token: t}}
         schedule: {{every: 6h}}
         watchlist:
-          - {{user_id: {UID}, name: A, tags: [beauty], detect: {{threshold: 8}}}}
+          - {{user_id: {UID}, name: A, tags: [beauty], detect: {{threshold: 11.5}}}}
         """)
     assert main(["validate", "-c", str(path)]) == 0
     out = capsys.readouterr().out
     assert "1 KOL(s)" in out and "console (console)" in out and "every 21600s" in out
     cfg = load_config(path)
-    assert cfg.watchlist[0].detect.threshold == 8.0
-    assert cfg.detect.threshold != 8.0  # the override is the KOL's alone
+    assert cfg.watchlist[0].detect.threshold == 11.5
+    assert cfg.detect.threshold != 11.5  # the override is the KOL's alone
 
 
 def test_env_and_secret_files(write_config: Write, tmp_path: Path) -> None:
@@ -110,3 +110,19 @@ def test_example_config_is_valid() -> None:
     cfg = load_config(example, env={"JUSTONEAPI_TOKEN": "t", "SLACK_WEBHOOK_URL":
                                     "https://hooks.slack.com/services/x", "SMTP_PASSWORD": "p"})
     assert len(cfg.watchlist) >= 1 and len(cfg.channels) == 2
+
+
+def test_risky_choices_are_warned_about_with_their_line(write_config: Write) -> None:
+    path = write_config(f"""
+        api:
+          token: t
+          region: cn
+          timeout_s: 20
+        watchlist: [{{user_id: {UID}}}]
+        """)
+    warnings = load_config(path).warnings
+    assert any("line 3: api.region" in w and "plain HTTP" in w for w in warnings)
+    assert any("line 4: api.timeout_s" in w and "billed" in w for w in warnings)
+    loopback = write_config(f"api: {{token: t, base_url: 'http://127.0.0.1:8080'}}\n"
+                            f"watchlist: [{{user_id: {UID}}}]\n", name="lo.yaml")
+    assert load_config(loopback).warnings == ()

@@ -75,6 +75,8 @@ def _load(args: argparse.Namespace) -> Config:
     setup_logging(args.log_level, Redactor(cfg.secrets()))
     for warning in check_config_file(args.config):
         log.warning("%s", warning)
+    for warning in cfg.warnings:
+        log.warning("%s", warning)
     return cfg
 
 

@@ -90,9 +90,13 @@ class _Validator:
         self.src = src
         self.base_dir = base_dir
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
 
     def error(self, key: str, message: str) -> None:
         self.problems.append(Problem(key, self.src.line(key), message))
+
+    def warn(self, key: str, message: str) -> None:
+        self.warnings.append(Problem(key, self.src.line(key), message))
 
     def mapping(self, value: Any, key: str, allowed: typing.Iterable[str]) -> dict[str, Any]:
         """Check `value` is a mapping with known keys only; unknown keys get a hint."""
@@ -168,7 +172,7 @@ class _Validator:
         watchlist = self.watchlist(top.get("watchlist"), detect)
         notify = self.notify(top.get("notify"), channels)
         return Config(api, storage, schedule, channels, watchlist, detect, self.src.path,
-                      notify)
+                      notify, warnings=tuple(f"{self.src.path}: {w}" for w in self.warnings))
 
     def api(self, raw: Any) -> ApiConfig:
         k = "api"
@@ -181,16 +185,23 @@ class _Validator:
             base = CN_URL if region == "cn" else GLOBAL_URL
         elif region is not None:
             self.error(f"{k}.region", "give region or base_url, not both")
+        if base.startswith("http://") and not _loopback(base):
+            self.warn(f"{k}.region" if region else f"{k}.base_url",
+                      f"{base} is plain HTTP: the token travels unencrypted")
         token = self.secret(d, k, "token")
         if not token:
             self.error(f"{k}.token", "is required (or token_file)")
+        timeout = float(self.get(d, k, "timeout_s", (int, float), 60, _positive))
+        if timeout < 60:
+            self.warn(f"{k}.timeout_s", f"{timeout:g}s is under the vendor's 60s: a call given "
+                      "up early may still be billed")
         return ApiConfig(
             base_url=base.rstrip("/"),
             token=token or "",
             date_type=self.get(d, k, "date_type", str, "DAY_30", _one_of(DATE_TYPES)),
             first_date_type=self.get(d, k, "first_date_type", str, "DAY_90",
                                      _one_of(DATE_TYPES)),
-            timeout_s=float(self.get(d, k, "timeout_s", (int, float), 60, _positive)),
+            timeout_s=timeout,
             concurrency=self.get(d, k, "concurrency", int, 4, _at_least(1)),
             max_rps=float(self.get(d, k, "max_rps", (int, float), 2, _positive)),
             max_attempts=self.get(d, k, "max_attempts", int, 3, _at_least(1)),
@@ -439,6 +450,10 @@ def _port(v: int) -> str | None:
 
 def _url(v: str) -> str | None:
     return None if re.match(r"^https?://[^\s/]+", v) else f"must be an http(s) URL, not {v!r}"
+
+
+def _loopback(url: str) -> bool:
+    return re.match(r"^http://(127\.[0-9.]+|localhost|\[::1\])(:|/|$)", url) is not None
 
 
 def _user_id(v: str) -> str | None:

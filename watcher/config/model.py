@@ -121,6 +121,7 @@ class Config:
     detect: DetectSettings
     source: str = "<memory>"
     notify: NotifyConfig = NotifyConfig()
+    warnings: tuple[str, ...] = ()  # not errors: things the user should know they chose
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value, so logs and errors can redact them wherever they appear."""
