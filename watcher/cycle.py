@@ -159,12 +159,15 @@ def _detect(kols: list[KolConfig], histories: dict[str, Series]) -> dict[str, li
 
 def _alerts(kol: KolConfig, findings: list[Finding], history: Series,
             yesterday: dt.date) -> list[Alert]:
-    """The newest finding of each event that falls within the KOL's alert window."""
+    """The strongest finding (newest on a tie) of each event within the KOL's alert window:
+    a cycle that catches up on several days then still sees an escalation in the middle."""
     cutoff = yesterday - dt.timedelta(days=kol.detect.alert_window_days - 1)
     latest: dict[tuple[dt.date, str], Finding] = {}
     for f in findings:
         if f.day >= cutoff and f.direction in kol.detect.directions:
-            latest[(f.event_start, f.direction)] = f
+            best = latest.get((f.event_start, f.direction))
+            if best is None or (abs(f.score), f.day) >= (abs(best.score), best.day):
+                latest[(f.event_start, f.direction)] = f
     recent = tuple(p for p in history.points if p.day > yesterday - dt.timedelta(days=32))
     return [Alert(kol.name, kol.user_id, kol.tags, f, recent) for f in latest.values()]
 
