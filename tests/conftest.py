@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +18,9 @@ from watcher.simulator import Simulator
 TOKEN = "tok-SECRET-123"
 SPIKY = "5b1f0c2e000000000100a1b2"
 STEADY = "5b1f0c2e000000000100a1b3"
+
+# aiosmtpd logs every connection at INFO once a test has set up watcher's logging
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 # 10:00 in Beijing on 2025-12-08: the API serves days up to 2025-12-07
 NOW = dt.datetime(2025, 12, 8, 2, 0, tzinfo=dt.UTC)

@@ -95,3 +95,17 @@ def test_kol_filter_polls_only_that_kol(full_config: Path, clock: FixedClock,
     assert main(["check", "--kol", SPIKY, "-c", str(full_config)], clock=clock) == 0
     assert [c.user_id for c in sim.calls] == [SPIKY]
     assert main(["check", "--kol", "0" * 24, "-c", str(full_config)], clock=clock) == 2
+
+
+def test_history_shows_stored_days_and_the_finding(
+    full_config: Path, clock: FixedClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["check", "-c", str(full_config)], clock=clock)
+    capsys.readouterr()
+    assert main(["history", "--kol", SPIKY, "--days", "5", "-c", str(full_config)]) == 0
+    out = capsys.readouterr().out
+    assert "90 stored days" in out
+    lines = [line for line in out.splitlines() if line.startswith("2025-")]
+    assert len(lines) == 5 and lines[0].startswith("2025-12-07")  # newest first
+    assert "spike (score" in lines[0] and "+20," in lines[0]
+    assert "spike" not in "".join(lines[1:])

@@ -42,6 +42,10 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser("test-notify", parents=[common], help="send a sample alert to each "
                        "channel")
     t.add_argument("--channel", metavar="NAME", help="only this channel")
+    h = sub.add_parser("history", parents=[common], help="a KOL's stored days, increments "
+                       "and findings (alerted or not)")
+    h.add_argument("--kol", required=True, metavar="USER_ID")
+    h.add_argument("--days", type=int, default=30, help="how many days (default %(default)s)")
     d = sub.add_parser("demo", parents=[common], help="an offline cycle against the bundled "
                        "API simulator (no token, no network)")
     d.add_argument("--state", type=Path, help="keep the demo's SQLite store in this folder")
@@ -59,6 +63,7 @@ def main(argv: Sequence[str] | None = None, clock: Clock | None = None) -> int:
     args.clock = clock
     setup_logging(args.log_level)
     handler = {"validate": cmd_validate, "check": cmd_check, "run": cmd_run,
+               "history": cmd_history,
                "demo": cmd_demo, "backtest": cmd_backtest, "outbox": cmd_outbox,
                "test-notify": cmd_test_notify}[args.command]
     try:
@@ -182,6 +187,21 @@ def cmd_test_notify(args: argparse.Namespace) -> int:
             continue
         print(f"{ch.name} ({ch.type}): sent: {answer}")
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from watcher.history import format_history
+    from watcher.store import Store
+
+    cfg = _load(args)
+    names = {k.user_id: k.name for k in cfg.watchlist}
+    store = Store(cfg.storage.path)
+    try:
+        print(format_history(names.get(args.kol, args.kol), store.series(args.kol),
+                             store.findings(args.kol), store.revisions(args.kol), args.days))
+    finally:
+        store.close()
+    return EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:
