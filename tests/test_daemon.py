@@ -229,8 +229,11 @@ def test_sigterm_during_a_cycle_finishes_it_and_exits_0(tmp_path: Path,
         calls = len(sim.calls)
     assert at_signal < 6 and took < STOP_BOUND_S
     assert "stopping after the cycle in flight" in svc.log()
-    svc.notify.drain()
-    assert svc.notify.count("STOPPING") == 1
+    n = svc.notify
+    n.drain()
+    assert n.count("STOPPING") == 1
+    # the watchdog is still fed while the cycle in flight finishes
+    n.wait_for("WATCHDOG", "1", after=n.wait_for("STOPPING", "1"), timeout=0)
     # the cycle in flight was finished, whole: every KOL called once, stored, recorded
     assert calls == 6
     with sqlite3.connect(db) as raw:
@@ -244,6 +247,26 @@ def test_sigterm_during_a_cycle_finishes_it_and_exits_0(tmp_path: Path,
         assert all(len(store.series(uid).points) == 90 for uid in KOLS[:6])
     finally:
         store.close()
+
+
+def test_a_second_stop_signal_exits_at_once(tmp_path: Path,
+                                           service: Callable[..., Service]) -> None:
+    yesterday = beijing_today(FixedClock(dt.datetime.now(dt.UTC))) - dt.timedelta(days=1)
+    with Simulator({uid: steady_history(yesterday) for uid in KOLS}, token=TOKEN,
+                   latency_s=0.5) as sim:
+        cfg = tmp_path / "config.yaml"
+        cfg.write_text(config_text(sim, tmp_path / "w.db", KOLS, concurrency=1))
+        svc = service(cfg)
+        deadline = time.monotonic() + 15
+        while not sim.calls:  # the catch-up cycle is under way
+            assert time.monotonic() < deadline and svc.proc.poll() is None, svc.log()
+            time.sleep(0.02)
+        svc.signal(signal.SIGINT)
+        svc.wait_log("stopping after the cycle in flight")
+        svc.signal(signal.SIGINT)
+        assert svc.proc.wait(timeout=STOP_BOUND_S) == 1
+        assert len(sim.calls) < len(KOLS)
+    assert "second stop signal: exiting without waiting" in svc.log()
 
 
 def test_follow_up_polls_are_scheduled_not_slept_on(tmp_path: Path, clock: FixedClock,

@@ -167,7 +167,7 @@ class Daemon:
                 signum = None
             if signum in _STOP_SIGNALS:
                 assert signum is not None
-                return self._stop(signal.Signals(signum).name)
+                return self._stop(signal.Signals(signum).name, interval)
             if signum == signal.SIGHUP:
                 self._begin_reload()
             if self._pending is not None:
@@ -180,8 +180,11 @@ class Daemon:
         thread = getattr(self._scheduler, "_thread", None)  # BackgroundScheduler's own
         if thread is not None and not thread.is_alive():
             return False
+        return not self._stuck()
+
+    def _stuck(self) -> bool:
         started = self._cycle_started
-        return started is None or time.monotonic() - started < STUCK_CYCLE_S
+        return started is not None and time.monotonic() - started >= STUCK_CYCLE_S
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if self._stopping and signum in _STOP_SIGNALS:
@@ -191,11 +194,19 @@ class Daemon:
             os._exit(EXIT_FORCED)
         self._signals.put(signum)  # the main loop acts; a handler must not take locks
 
-    def _stop(self, name: str) -> int:
+    def _stop(self, name: str, interval: float | None) -> int:
         self._stopping = True
         log.info("received %s: stopping after the cycle in flight", name)
         self._sd.stopping()
-        self._scheduler.shutdown(wait=True)
+        waiter = threading.Thread(target=self._scheduler.shutdown, kwargs={"wait": True},
+                                  name="watcher-stop")
+        waiter.start()
+        # keep feeding the watchdog while the cycle in flight finishes: it may take longer
+        # than WatchdogSec, and systemd may still be watching a stopping service
+        while waiter.is_alive():
+            waiter.join(timeout=interval if interval is not None else IDLE_TICK_S)
+            if interval is not None and waiter.is_alive() and not self._stuck():
+                self._sd.watchdog()
         with self._cycle_lock:
             try:
                 self.app.flush()
@@ -288,7 +299,7 @@ class Daemon:
     def _plan_follow_up(self, report: CycleReport) -> None:
         """Poll again later, without sleeping, the KOLs whose yesterday is not out yet."""
         lagging = unpublished(report)
-        if not lagging or self._scheduler.get_job(FOLLOW_UP_JOB_ID) is not None:
+        if not lagging or self._stopping or self._scheduler.get_job(FOLLOW_UP_JOB_ID):
             return
         done = self._follow_ups.get(report.yesterday, 0)
         if done >= MAX_FOLLOW_UPS_PER_DAY:
