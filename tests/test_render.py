@@ -46,7 +46,11 @@ def test_alert_explains_itself() -> None:
 
 
 def test_sparkline_marks_the_day_and_shows_gaps() -> None:
-    assert sparkline([0, 5, 10], mark=2) == "▁▅[█]"
+    assert sparkline([0, 5, 10], mark=2) == "▁█[█]"  # scaled on the other days
+    # a spike does not flatten the usual weekly pattern; a drop sits at the bottom edge
+    assert sparkline([10, 20, 10, 20, 5000], mark=4) == "▁█▁█[█]"
+    assert sparkline([10, 20, 10, 20, -900], mark=4) == "▁█▁█[▁]"
+    assert sparkline([3, 3, 3, 900], mark=3) == "▅▅▅[█]"
     assert sparkline([1, None, 1]) == "▅ ▅"
     assert sparkline([]) == ""
 

@@ -27,7 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("-c", "--config", default=os.environ.get("WATCHER_CONFIG",
                                                                  DEFAULT_CONFIG),
                         help="config file (default: $WATCHER_CONFIG, then %(default)s)")
-    common.add_argument("--log-level", choices=LEVELS, default="info")
+    common.add_argument("--log-level", choices=LEVELS, default=None,
+                        help="default: info (warning for the demo, whose output is for people)")
     p = argparse.ArgumentParser(prog="watcher", description="Follower-growth anomaly alerts "
                                 "for Xiaohongshu creators, from the Just One API.")
     p.add_argument("--version", action="version", version=f"watcher {__version__}")
@@ -61,6 +62,7 @@ def main(argv: Sequence[str] | None = None, clock: Clock | None = None) -> int:
     """Entry point of the console script; returns the exit code. Tests may inject a clock."""
     args = _parser().parse_args(argv)
     args.clock = clock
+    args.log_level = args.log_level or ("warning" if args.command == "demo" else "info")
     setup_logging(args.log_level)
     handler = {"validate": cmd_validate, "check": cmd_check, "run": cmd_run,
                "history": cmd_history,
