@@ -166,6 +166,8 @@ def test_ready_status_watchdog_and_journal_lines(live_sim: Simulator, tmp_path: 
     assert lines and all(line[:3] in ("<6>", "<4>", "<3>", "<7>") for line in lines), lines
     assert "<6>watcher.daemon: watcher running: 2 KOL(s), every 2s" in lines
     assert TOKEN not in svc.log()
+    assert "flushing the outbox at stop failed" not in svc.log()
+    assert lines[-1] == "<6>watcher.daemon: stopped"
 
 
 def test_sighup_reloads_the_watchlist_and_rejects_an_invalid_config(

@@ -20,6 +20,7 @@ from watcher.outbox import FlushReport, flush
 from watcher.poll import Poller
 from watcher.redact import Redactor
 from watcher.render import Renderer
+from watcher.route import ops_channels
 from watcher.store import Store
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ class App:
 
     def flush(self) -> FlushReport:
         """Deliver what the outbox holds that is due now (the daemon calls it when stopping)."""
-        return flush(self.store, self.notifiers, self.clock)
+        return flush(self.store, self.notifiers, self.clock, ops_channels(self.cfg))
 
     def close(self) -> None:
         self.store.close()
