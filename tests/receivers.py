@@ -66,6 +66,10 @@ class SlackReceiver:
         self._thread.start()
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/services/T0/B0/secretXYZ"
 
+    def release(self) -> None:
+        """Let stalled requests end (unanswered: the client sees the connection close)."""
+        self._release.set()
+
     def close(self) -> None:
         self._release.set()
         self._server.shutdown()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -258,3 +260,36 @@ def test_a_split_digest_never_reposts_accepted_messages(
     assert texts.index("score 69.0") < texts.index("score 10.0")  # ranked
     # one message a second per webhook, through the injected sleep (monotonic stands still)
     assert sleeps == [1.0, 1.0]
+
+
+def test_two_flushes_never_send_one_delivery_twice(
+    tmp_path: Path, slack: SlackReceiver, smtp: SmtpReceiver, clock: FixedClock,
+    notifiers_for: Callable[[Config], dict[str, Notifier]],
+) -> None:
+    cfg = _config(slack, smtp, tmp_path)
+    Store(cfg.storage.path).queue_alert(_alert(), ["team"], clock.now())
+    slack.script.append(SlackAnswer(stall=True))  # the first flush is mid-send...
+    first = threading.Thread(target=flush, args=(Store(cfg.storage.path), notifiers_for(cfg),
+                                                 clock))
+    first.start()
+    try:
+        assert slack.stalled.wait(10)
+        # ...when another process (a manual `watcher check`, say) flushes the same file
+        other = flush(Store(cfg.storage.path), notifiers_for(cfg), clock)
+        assert other.sent == [] and slack.attempts == 1
+    finally:
+        slack.release()
+        first.join(20)
+    (row,) = Store(cfg.storage.path).deliveries()
+    assert row["status"] == "pending" and row["attempts"] == 1  # unanswered: retried later
+
+
+def test_a_claim_by_a_dead_process_is_void(tmp_path: Path) -> None:
+    store = Store(tmp_path / "w.db")
+    store.queue_alert(_alert(), ["a"], T)
+    (due,) = store.due_deliveries(T)
+    assert store.claim(due.id, f"{2 ** 30}:gone", T) is not None  # no such process
+    assert store.claim(due.id, f"{os.getpid()}:mine", T) is not None  # taken over at once
+    assert store.claim(due.id, f"{os.getpid()}:another", T) is None  # a live claim holds
+    later = T + dt.timedelta(minutes=11)
+    assert store.claim(due.id, f"{os.getpid()}:another", later) is not None  # lease over

@@ -12,7 +12,7 @@ from watcher.clock import Clock
 from watcher.config import Config
 from watcher.model import Alert, Notice
 from watcher.notify import DeliveryError, Notifier
-from watcher.store import Delivery, Store
+from watcher.store import Delivery, Store, claim_owner
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +57,14 @@ def flush(store: Store, notifiers: Mapping[str, Notifier], clock: Clock,
     other than the one that failed, and that notice is sent in the same flush."""
     report = FlushReport()
     ops = list(notifiers) if ops_channels is None else list(ops_channels)
+    owner = claim_owner()
     for _ in range(2):  # the second pass sends the notices the first one queued
-        given_up = [_deliver(store, d, notifiers, clock, report)
-                    for d in store.due_deliveries(clock.now())]
+        given_up = []
+        for due in store.due_deliveries(clock.now()):
+            # claimed one at a time, fresh: another process may be flushing this file too
+            d = store.claim(due.id, owner, clock.now())
+            if d is not None:
+                given_up.append(_deliver(store, d, notifiers, clock, report))
         notices = [g for g in given_up if g is not None]
         if not any(_report_failure(store, d, why, ops, clock) for d, why in notices):
             break

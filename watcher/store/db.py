@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import secrets
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -29,6 +31,8 @@ MAX_AGE = dt.timedelta(hours=24)  # a delivery not accepted by then is 'failed'
 # a daily schedule's cycle may start a few seconds earlier than yesterday's: a 24 h
 # cooldown must not hold that one back
 COOLDOWN_SLACK = dt.timedelta(minutes=15)
+# longer than any one send can take (timeouts, a paced multi-part digest)
+CLAIM_LEASE = dt.timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,22 @@ class Delivery:
         if self.kind == "digest":
             return digest_from_json(self.body)
         return self.alert() if self.kind == "anomaly" else self.notice()
+
+
+def claim_owner() -> str:
+    """A flush's identity in `claimed_by`: this process, and a token for this flush."""
+    return f"{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def _alive(owner: str) -> bool:
+    """Whether the process named in a claim still runs (this host: one SQLite file)."""
+    try:
+        os.kill(int(owner.partition(":")[0]), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError):
+        return True  # someone else's process, or a claim we cannot read: respect the lease
+    return True
 
 
 def _ts(at: dt.datetime) -> str:
@@ -263,6 +283,27 @@ class Store:
                 (_ts(now),)).fetchall()
         return [Delivery(*row) for row in rows]
 
+    def claim(self, delivery_id: int, owner: str, now: dt.datetime,
+              lease: dt.timedelta = CLAIM_LEASE) -> Delivery | None:
+        """Take a due delivery for sending, fresh from the file; None when it is no longer
+        due or another live flush holds it. A claim by a process that died is void."""
+        with self._tx() as db:
+            row = db.execute("SELECT claimed_by, claimed_until FROM deliveries WHERE id = ? "
+                             "AND status = 'pending' AND next_attempt_at <= ?",
+                             (delivery_id, _ts(now))).fetchone()
+            if row is None:
+                return None
+            holder, until = row
+            if holder and holder != owner and until > _ts(now) and _alive(holder):
+                return None
+            db.execute("UPDATE deliveries SET claimed_by = ?, claimed_until = ? WHERE id = ?",
+                       (owner, _ts(now + lease), delivery_id))
+            fresh = db.execute(
+                "SELECT d.id, d.alert_id, d.channel, d.attempts, a.kind, a.body, a.created_at, "
+                "d.give_up_at, d.parts_done FROM deliveries d "
+                "JOIN alerts a ON a.id = d.alert_id WHERE d.id = ?", (delivery_id,)).fetchone()
+        return Delivery(*fresh)
+
     def deliveries(self, status: str | Sequence[str] | None = None) -> list[dict[str, Any]]:
         """Every delivery row (optionally of these statuses), for `watcher outbox` and tests."""
         sql = ("SELECT d.id, d.alert_id, d.channel, d.status, d.attempts, d.last_error, "
@@ -279,20 +320,23 @@ class Store:
     def mark_sent(self, delivery_id: int, now: dt.datetime) -> None:
         with self._tx() as db:
             db.execute("UPDATE deliveries SET status = 'sent', sent_at = ?, "
-                       "attempts = attempts + 1, last_error = NULL WHERE id = ?",
+                       "attempts = attempts + 1, last_error = NULL, claimed_by = NULL, "
+                       "claimed_until = NULL WHERE id = ?",
                        (_ts(now), delivery_id))
 
     def mark_retry(self, delivery_id: int, error: str, next_at: dt.datetime,
                    parts_done: int | None = None) -> None:
         with self._tx() as db:
             db.execute("UPDATE deliveries SET attempts = attempts + 1, last_error = ?, "
-                       "next_attempt_at = ?, parts_done = COALESCE(?, parts_done) "
-                       "WHERE id = ?", (error, _ts(next_at), parts_done, delivery_id))
+                       "next_attempt_at = ?, parts_done = COALESCE(?, parts_done), "
+                       "claimed_by = NULL, claimed_until = NULL WHERE id = ?",
+                       (error, _ts(next_at), parts_done, delivery_id))
 
     def mark_failed(self, delivery_id: int, error: str, parts_done: int | None = None) -> None:
         with self._tx() as db:
             db.execute("UPDATE deliveries SET status = 'failed', attempts = attempts + 1, "
-                       "last_error = ?, parts_done = COALESCE(?, parts_done) WHERE id = ?",
+                       "last_error = ?, parts_done = COALESCE(?, parts_done), "
+                       "claimed_by = NULL, claimed_until = NULL WHERE id = ?",
                        (error, parts_done, delivery_id))
 
     def retry_all(self, now: dt.datetime) -> int:

@@ -33,13 +33,15 @@ MIGRATIONS: dict[int, str] = {
     );
     CREATE INDEX alerts_dedup ON alerts (dedup_key, created_at);
     -- the outbox: one row per (alert, channel); 'sent' only once the receiver accepted it.
-    -- parts_done: messages of a split Slack digest already accepted, never posted again
+    -- parts_done: messages of a split Slack digest already accepted, never posted again;
+    -- claimed_by ("pid:token") / claimed_until: the flush sending it now, so that another
+    -- process does not send it too
     CREATE TABLE deliveries (
         id INTEGER PRIMARY KEY, alert_id INTEGER NOT NULL REFERENCES alerts(id),
         channel TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending',
         attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT,
         next_attempt_at TEXT NOT NULL, give_up_at TEXT NOT NULL, sent_at TEXT,
-        parts_done INTEGER NOT NULL DEFAULT 0,
+        parts_done INTEGER NOT NULL DEFAULT 0, claimed_by TEXT, claimed_until TEXT,
         UNIQUE (alert_id, channel)
     );
     CREATE INDEX deliveries_pending ON deliveries (status, next_attempt_at);
