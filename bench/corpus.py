@@ -229,3 +229,77 @@ def _inject(
     for k in range(min(n, days - a)):
         inc[a + k] = round(inc[a + k] * rng.uniform(0.0, 0.1))
     return Event(a, min(a + n, days) - 1, kind, "drop")
+
+
+def generate_alt(n: int, days: int = 90, seed: int = 0) -> list[Kol]:
+    """A differently built corpus, never tuned on: a check that tuning did not overfit `generate`.
+
+    Growth is a share of the base with lognormal day noise around a negative binomial, hard
+    negatives and anomalies follow the issue's wording directly with their own size ranges.
+    """
+    return [_alt(np.random.default_rng([seed, i, 7]), i, days) for i in range(n)]
+
+
+def _alt(rng: np.random.Generator, i: int, days: int) -> Kol:
+    tags: set[str] = set()
+    kind = rng.choice(["normal", "tiny", "dormant"], p=[0.8, 0.1, 0.1])
+    base = _loguni(rng, 1e3, 1e7)
+    if kind == "tiny":
+        tags.add("tiny")
+        base, med = _loguni(rng, 1e3, 3e3), rng.uniform(0.5, 2)
+    elif kind == "dormant":
+        tags.add("dormant")
+        med = 0.0
+    else:
+        med = base * _loguni(rng, 5e-5, 3e-3)
+    t = np.arange(days, dtype=float)
+    lvl = np.full(days, med)
+    if rng.uniform() < 0.25:  # growth rate moves to a new level over one to three weeks
+        tags.add("ramp")
+        r0, rw = rng.integers(0, days - 20), rng.integers(7, 22)
+        lvl *= 1 + (rng.uniform(0.3, 3.0) - 1) * np.clip((t - r0) / rw, 0, 1)
+    if rng.uniform() < 0.15:  # steady acceleration: the rate grows a little every day
+        tags.add("accel")
+        lvl *= (1 + rng.uniform(0.005, 0.02)) ** t
+    start = START + dt.timedelta(int(rng.integers(0, 7)))
+    if rng.uniform() < 0.3:
+        tags.add("weekly")
+        dow = (start.weekday() + np.arange(days)) % 7
+        lvl *= np.where(dow >= 5, rng.uniform(1.3, 2.2), 1.0)
+    noisy = lvl * rng.lognormal(0, rng.uniform(0.05, 0.3), days)
+    r = rng.uniform(5, 40)
+    inc = rng.negative_binomial(r, r / (r + noisy)).astype(float)
+    inc -= rng.poisson(0.05 * noisy + (0.6 if kind == "dormant" else 0.0))
+    if kind == "tiny":  # the odd +6..+9 day on a +1 account is noise, not a burst
+        inc += np.where(rng.uniform(size=days) < 0.04, rng.integers(6, 10, days), 0)
+    events: list[Event] = []
+    if rng.uniform() < 0.4:
+        a = int(rng.integers(14, days - 3))
+        m = max(float(np.median(lvl[max(0, a - 14) : a])), 1.0)
+        ev = str(rng.choice(["bought", "viral", "purge", "collapse"]))
+        if ev == "bought":
+            n = min(int(rng.integers(1, 4)), days - a)
+            size = _nice(max(m * float(rng.uniform(5, 20)), 200.0) * n)
+            inc[a : a + n] += size / n
+            events.append(Event(a, a + n - 1, ev, "spike"))
+        elif ev == "viral":
+            k = min(int(rng.integers(3, 8)), days - a)
+            peak = max(m * float(rng.uniform(5, 30)), 150.0)
+            inc[a : a + k] += peak * 0.6 ** np.arange(k)
+            last = a + int(np.sum(peak * 0.6 ** np.arange(k) >= max(m, 10.0))) - 1
+            events.append(Event(a, min(max(last, a), days - 1), ev, "spike"))
+        elif ev == "purge":
+            inc[a] -= max(base * float(rng.uniform(0.003, 0.02)), 30.0)
+            events.append(Event(a, a, ev, "drop"))
+        elif m >= 80:  # collapse of gain for 2-4 days, only where there is a gain to lose
+            n = min(int(rng.integers(2, 5)), days - a)
+            inc[a : a + n] = np.round(inc[a : a + n] * 0.05)
+            events.append(Event(a, a + n - 1, ev, "drop"))
+    totals: list[int | None] = [max(int(x), 0) for x in base + np.cumsum(np.round(inc))]
+    if rng.uniform() < 0.3:
+        tags.add("gaps")
+        g0 = int(rng.integers(10, days - 6))
+        for d in range(g0, g0 + int(rng.integers(1, 6))):
+            totals[d] = None
+    events = [e for e in events if any(_seen(totals, d) for d in range(e.first, e.last + 1))]
+    return Kol(f"alt{i:05d}", start, totals, events, tags)
