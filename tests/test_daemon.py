@@ -189,6 +189,8 @@ def test_sighup_reloads_the_watchlist_and_rejects_an_invalid_config(
     cycle = svc.wait_status("last cycle ", after=ready)
     assert "2 KOL(s), 0 failed, 1 call(s)" in n.messages[cycle]["STATUS"]
     assert _called(live_sim) == {KOLS[0], KOLS[1]}
+    # the reloaded file's warnings are logged again, as at start
+    assert svc.log().count("line 5: api.timeout_s") == 2  # timeout_s: 5 is under 60 s
 
     # invalid: an unknown key and a bad user id; it also lists a third KOL, never to be polled
     cfg.write_text(config_text(live_sim, db, [*KOLS[:3], "not-a-user-id"],

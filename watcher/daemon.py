@@ -233,7 +233,7 @@ class Daemon:
             self._sd.ready(f"reload rejected: {len(exc.problems)} problem(s) in "
                            f"{self.config_path}; {self._waiting_status()}")
             return
-        for warning in check_config_file(self.config_path):
+        for warning in (*check_config_file(self.config_path), *cfg.warnings):
             log.warning("%s", warning)
         self._pending = cfg
 
