@@ -344,7 +344,8 @@ class _Validator:
         if ops and (tags or user_ids):
             self.error(f"{k}.ops", "an ops route carries notices only: drop tags and user_ids")
         return Route(
-            name=self.get(d, k, "name", str, "ops" if ops else k.rpartition(".")[2]),
+            name=self.get(d, k, "name", str, "ops" if ops else
+                          f"route {int(k.rpartition('[')[2].rstrip(']')) + 1}"),
             channels=targets, tags=tags, user_ids=user_ids, ops=ops,
             group=self.get(d, k, "group", str, "each", _one_of(("each", "digest"))),
         )
