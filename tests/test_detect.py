@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pytest
 
 from watcher.detect import DetectSettings, detect, detect_many
 from watcher.model import Point, Series
@@ -182,8 +183,22 @@ def test_every_finding_explains_itself_consistently() -> None:
 
 
 def test_settings_reject_nonsense() -> None:
-    import pytest
 
     for bad in ({"window": 2}, {"threshold": 0.0}, {"directions": ("up",)}, {"min_history": 99}):
         with pytest.raises(ValueError):
             DetectSettings(**bad)  # type: ignore[arg-type]
+
+
+def test_parallel_judge_matches_serial(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench.corpus import generate
+    from watcher.detect import detect_arrays, parallel
+
+    monkeypatch.setattr(parallel, "MIN_ROWS", 10)
+    kols = [k.series() for k in generate(120, seed=3)]
+    lengths = np.array([len(s.points) for s in kols], dtype=np.int64)
+    days = np.array([p.day.toordinal() for s in kols for p in s.points], dtype=np.int64)
+    totals = np.array([p.total for s in kols for p in s.points], dtype=np.float64)
+    uids = [s.user_id for s in kols]
+    par = detect_arrays(uids, lengths, days, totals, S, workers=3)
+    assert par == detect_arrays(uids, lengths, days, totals, S) == detect_many(kols, S)
+    assert sum(map(len, par)) > 10

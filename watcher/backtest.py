@@ -40,7 +40,7 @@ def run(
     h, errors = load(input_path)
     for msg in errors:
         print(msg, file=sys.stderr)
-    found = detect_arrays(h.user_ids, h.lengths, h.days, h.totals, settings)
+    found = detect_arrays(h.user_ids, h.lengths, h.days, h.totals, settings, os.cpu_count() or 1)
     findings = [f for fs in found for f in fs]
     if fmt == "json":
         write_json(findings, out)

@@ -15,8 +15,8 @@ from watcher.detect.engine import (
     RULE_SPIKE,
     RULE_SURGE,
     Verdicts,
-    judge,
 )
+from watcher.detect.parallel import judge_rows
 from watcher.detect.settings import DetectSettings
 from watcher.model import Direction, Finding, Series
 
@@ -53,14 +53,20 @@ def detect_many(
 
 
 def detect_arrays(
-    user_ids: Sequence[str], lengths: I64, days: I64, totals: F64, settings: DetectSettings
+    user_ids: Sequence[str],
+    lengths: I64,
+    days: I64,
+    totals: F64,
+    settings: DetectSettings,
+    workers: int = 1,
 ) -> list[list[Finding]]:
     """`detect_many` on ragged arrays: KOL r owns the next lengths[r] (day ordinal, total) pairs.
 
-    Each KOL's days must be ascending and unique, as in a Series.
+    Each KOL's days must be ascending and unique, as in a Series. `workers` > 1 forks
+    processes for big blocks: only for single-threaded callers such as `watcher backtest`.
     """
     matrix, starts = _matrix(lengths, days, totals)
-    verdicts = judge(matrix, settings)
+    verdicts = judge_rows(matrix, settings, workers)
     rows, cols = np.nonzero(verdicts.flags)
     out: list[list[Finding]] = [[] for _ in user_ids]
     event_start = 0
