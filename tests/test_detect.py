@@ -150,7 +150,7 @@ def test_score_escalates_with_a_bigger_burst() -> None:
 def test_purge_needs_less_score_than_other_drops() -> None:
     rng = np.random.default_rng(8)
     incs = rng.negative_binomial(4, 4 / (4 + 3000), 50).tolist()  # noisy big gains
-    incs[40] = -2500  # -0.25% of base: a purge, though only ~4 robust units below normal
+    incs[40] = -4000  # -0.4% of base: a purge, though only ~4 robust units below normal
     found = detect(series(incs, base=1_000_000), S)
     assert [(f.day, f.direction) for f in found] == [(D0 + dt.timedelta(41), "drop")]
     assert "purge" in found[0].rule and -S.drop_threshold < found[0].score <= -S.purge_threshold

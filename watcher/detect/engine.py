@@ -25,6 +25,7 @@ I64 = npt.NDArray[np.int64]
 SEASON_MIN = 4  # same-weekday values needed before a weekday offset is trusted
 SEASON_SHRINK = 1.5  # offsets are shrunk by this many standard errors (noise is not pattern)
 MAD_TO_SD = 1.4826  # MAD of a normal sample times this estimates its standard deviation
+SMALL_SAMPLE = 3.0  # scores are divided by 1 + this / (days in the window): 1.4 at 7 days
 RULE_SPIKE, RULE_DROP, RULE_COLLAPSE, RULE_PURGE, RULE_SURGE = 1, 2, 3, 4, 5
 
 
@@ -130,10 +131,12 @@ def judge(totals: F64, s: DetectSettings) -> Verdicts:
         judged = (k >= s.min_history) & ~np.isnan(x)
         dev = x - expected
         rel = s.min_rel * totals[:, j - 1]
-        z_up = dev / np.maximum.reduce(
+        # a spread from few days is itself uncertain: ask more of early days (t-like)
+        small = 1.0 + SMALL_SAMPLE / np.maximum(k, 1)
+        z_up = dev / small / np.maximum.reduce(
             [MAD_TO_SD * up_mad, poisson, s.noise_rel * np.abs(expected)]
         )
-        z_down = dev / np.maximum.reduce(
+        z_down = dev / small / np.maximum.reduce(
             [MAD_TO_SD * down_mad, poisson, s.drop_noise_rel * np.abs(expected)]
         )
         spike_ok = judged & (dev >= np.maximum(s.min_abs, rel))
