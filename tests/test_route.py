@@ -97,3 +97,20 @@ def test_notify_keys_and_defaults() -> None:
         _cfg("  templates_dir: /nonexistent/templates")
     with pytest.raises(ConfigError, match="did you mean 'cooldown'"):
         _cfg("  cooldwn: 1h")
+
+
+def test_health_notices_are_one_per_kind_naming_every_kol() -> None:
+    import datetime as dt
+
+    from watcher.health import notices
+
+    cfg = _cfg("")
+    y = dt.date(2025, 12, 7)
+    old = y - dt.timedelta(days=5)
+    out = notices(cfg, {A: old, B: old, C: y}, {A: 3, B: 1, C: 4}, {A: "HTTP 500"}, y)
+    assert [n.title for n in out] == ["Polling 2 KOLs keeps failing", "No new data for 2 KOLs"]
+    assert "The last 3 polls of A" in out[0].detail and "the latest: HTTP 500" in out[0].detail
+    assert "B" in out[1].detail and "5 days behind" in out[1].detail
+    (single,) = notices(cfg, {C: old}, {}, {}, y)
+    assert single.title == "No new data for C" and single.key == f"stale:{C}"
+    assert notices(cfg, {A: y - dt.timedelta(days=2)}, {A: 2}, {}, y) == []  # under thresholds
