@@ -15,7 +15,7 @@ class DetectSettings:
     min_history: int = 7  # days of increments needed before any day is judged
     threshold: float = 8.0  # robust score a one-day spike must reach
     surge_threshold: float = 5.0  # two days in a row at this score also make a spike
-    noise_rel: float = 0.45  # for spikes the noise scale is at least this share of the baseline
+    noise_rel: float = 0.35  # for spikes the noise scale is at least this share of the baseline
     min_abs: int = 30  # smallest gain over the baseline (followers) that may alert
     min_rel: float = 0.00001  # smallest change as a fraction of the follower base
     drop_threshold: float = 6.0  # robust score (magnitude) a drop must reach
