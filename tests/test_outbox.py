@@ -293,3 +293,19 @@ def test_a_claim_by_a_dead_process_is_void(tmp_path: Path) -> None:
     assert store.claim(due.id, f"{os.getpid()}:another", T) is None  # a live claim holds
     later = T + dt.timedelta(minutes=11)
     assert store.claim(due.id, f"{os.getpid()}:another", later) is not None  # lease over
+
+
+def test_every_channel_that_fails_for_good_is_reported(
+    tmp_path: Path, slack: SlackReceiver, smtp: SmtpReceiver, clock: FixedClock,
+    notifiers_for: Callable[[Config], dict[str, Notifier]],
+) -> None:
+    cfg = _config(slack, smtp, tmp_path)
+    store = Store(cfg.storage.path)
+    store.queue_alert(_alert(), ["team", "mail"], clock.now())
+    slack.script.append(SlackAnswer(404, "no_service"))
+    smtp.fail_next, smtp.fail_code = 1, "554 5.7.1 no"
+    flush(store, notifiers_for(cfg), clock, ops_channels=["team", "mail"])
+    # each failure went to the other channel, and both were accepted there
+    assert [p["text"] for p in slack.posts] == ["watcher: Alerts cannot be delivered to mail"]
+    assert [m["Subject"] for _, m in smtp.messages] == [
+        "[watcher] Alerts cannot be delivered to team"]

@@ -65,8 +65,10 @@ def flush(store: Store, notifiers: Mapping[str, Notifier], clock: Clock,
             d = store.claim(due.id, owner, clock.now())
             if d is not None:
                 given_up.append(_deliver(store, d, notifiers, clock, report))
-        notices = [g for g in given_up if g is not None]
-        if not any(_report_failure(store, d, why, ops, clock) for d, why in notices):
+        # a list, not any(generator): every failure gets reported, not just the first
+        reported = [_report_failure(store, d, why, ops, clock)
+                    for d, why in (g for g in given_up if g is not None)]
+        if not any(reported):
             break
     return report
 
