@@ -269,3 +269,13 @@ def test_server_rate_limit_slows_the_client_until_it_fits(
     assert 0 < limited <= 8  # it learned the limit instead of hammering the server
     assert report.poll.made == 40 + limited
     assert a.poller._limiter.rate <= 10
+
+
+def test_stopping_starts_no_further_kol(app: App, sim: Simulator) -> None:
+    # SIGTERM in the daemon sets this; the KOL in flight is covered by tests/test_daemon.py
+    app.poller.stopping.set()
+    report = app.check()
+    assert sim.calls == []
+    assert len(report.failed) == len(IDS)
+    assert all("watcher is stopping" in k.reason for k in report.failed)
+    assert app.store.last_cycle() is not None  # the cycle is still recorded whole

@@ -31,10 +31,11 @@ JOB_ID = "cycle"
 FOLLOW_UP_JOB_ID = "follow-up"
 MISFIRE_GRACE_S = 3600  # a run missed by less (suspend, a slow start) still happens
 FOLLOW_UP_DELAY = dt.timedelta(hours=1)  # when yesterday was not published yet
-MAX_FOLLOW_UPS_PER_DAY = 3  # each one may bill a call per lagging KOL
 STUCK_CYCLE_S = 6 * 3600.0  # a cycle running longer is hung: stop feeding the watchdog
 IDLE_TICK_S = 5.0  # the main loop wakes at least this often to check health
 RELOAD_RETRY_S = 0.2  # how often a pending reload tries to get between cycles
+OUTBOX_JOB_ID = "outbox"
+OUTBOX_EVERY_S = 300  # how often due deliveries are retried between cycles
 EXIT_OK, EXIT_FORCED = 0, 1
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # crontab numbering: 0 = Sunday
@@ -129,7 +130,6 @@ class Daemon:
         self._signals: queue.SimpleQueue[int] = queue.SimpleQueue()  # reentrant put()
         self._cycle_lock = threading.Lock()  # a reload swaps the App only between cycles
         self._cycle_started: float | None = None
-        self._follow_ups: dict[dt.date, int] = {}
         self._pending: Config | None = None
         self._stopping = False
         self._last_cycle: str | None = None  # the last cycle's status line
@@ -196,8 +196,9 @@ class Daemon:
 
     def _stop(self, name: str, interval: float | None) -> int:
         self._stopping = True
-        log.info("received %s: stopping after the cycle in flight", name)
+        log.info("received %s: stopping after the KOL in flight", name)
         self._sd.stopping()
+        self.app.poller.stopping.set()  # the cycle in flight starts no further KOL
         waiter = threading.Thread(target=self._scheduler.shutdown, kwargs={"wait": True},
                                   name="watcher-stop")
         waiter.start()
@@ -269,6 +270,10 @@ class Daemon:
         self._scheduler.add_job(self._run_cycle, trigger, id=JOB_ID, name="poll cycle",
                                 replace_existing=True, coalesce=True, max_instances=1,
                                 misfire_grace_time=MISFIRE_GRACE_S, **extra)
+        # failed deliveries wait for their backoff, not for the next (maybe daily) cycle
+        self._scheduler.add_job(self._flush_outbox, "interval", seconds=OUTBOX_EVERY_S,
+                                id=OUTBOX_JOB_ID, name="outbox", replace_existing=True,
+                                coalesce=True, max_instances=1)
 
     def _overdue(self, trigger: BaseTrigger) -> bool:
         last = self.app.store.last_cycle()
@@ -296,24 +301,33 @@ class Daemon:
             self._plan_follow_up(report)
             return report
 
+    def _flush_outbox(self) -> None:
+        """Send deliveries that came due since the last cycle; a running cycle flushes itself."""
+        if not self._cycle_lock.acquire(blocking=False):
+            return
+        try:
+            report = self.app.flush()
+            if report.sent or report.failed:
+                log.info("outbox: %d sent, %d failed", len(report.sent), len(report.failed))
+        except Exception:
+            log.exception("flushing the outbox failed")
+        finally:
+            self._cycle_lock.release()
+
     def _plan_follow_up(self, report: CycleReport) -> None:
-        """Poll again later, without sleeping, the KOLs whose yesterday is not out yet."""
+        """Poll again later, without sleeping, the KOLs whose yesterday is not out yet.
+
+        Bounded by the cycle itself: once a KOL has had api.max_calls_per_day billed calls
+        today it is reported 'late', not lagging, and no further follow-up is planned."""
         lagging = unpublished(report)
         if not lagging or self._stopping or self._scheduler.get_job(FOLLOW_UP_JOB_ID):
             return
-        done = self._follow_ups.get(report.yesterday, 0)
-        if done >= MAX_FOLLOW_UPS_PER_DAY:
-            log.info("%d KOL(s) still lack %s after %d follow-up(s): waiting for the next "
-                     "cycle", len(lagging), report.yesterday, done)
-            return
-        self._follow_ups = {report.yesterday: done + 1}  # only the current day counts
         at = dt.datetime.now(dt.UTC) + FOLLOW_UP_DELAY
         self._scheduler.add_job(self._run_cycle, "date", run_date=at, id=FOLLOW_UP_JOB_ID,
                                 name="follow-up poll", kwargs={"only": lagging},
                                 misfire_grace_time=MISFIRE_GRACE_S, coalesce=True)
-        log.info("%d KOL(s) lack %s (not published yet): follow-up %d of %d at %s",
-                 len(lagging), report.yesterday, done + 1, MAX_FOLLOW_UPS_PER_DAY,
-                 at.isoformat(timespec="seconds"))
+        log.info("%d KOL(s) lack %s (not published yet): follow-up at %s",
+                 len(lagging), report.yesterday, at.isoformat(timespec="seconds"))
 
     # --- wording -----------------------------------------------------------------------
 

@@ -82,6 +82,8 @@ class Poller:
         self._backoff = backoff_s
         self._sleep = sleep
         self._rng = rng or random.Random()
+        # set by the daemon on SIGTERM: finish the KOL in flight, start no other
+        self.stopping = threading.Event()
 
     def poll(self, targets: Sequence[Target]) -> PollReport:
         """Fetch every target; stops early on an account fault or a spent quota."""
@@ -100,7 +102,7 @@ class Poller:
         for target in targets:
             if target.user_id not in state.report.outcomes:
                 stop = state.report.stop
-                why = stop.reason if stop else "not polled"
+                why = stop.reason if stop else "watcher is stopping"
                 state.report.outcomes[target.user_id] = PollOutcome(
                     target.user_id, False, f"not polled: cycle stopped ({why})", 0)
         return state.report
@@ -109,7 +111,7 @@ class Poller:
         uid = target.user_id
         calls = state.earlier_calls.get(uid, 0)
         failures = limited = 0
-        while state.report.stop is None:
+        while state.report.stop is None and not self.stopping.is_set():
             self._limiter.acquire()
             reply = self._client.fetch(uid, target.date_type)
             calls += 1
@@ -149,8 +151,8 @@ class Poller:
             if action is Action.RETRY:
                 self._sleep(self._delay(failures))
         if calls:
-            self._finish(state, PollOutcome(uid, False, f"stopped: {state.report.stop.reason}",
-                                            calls))
+            why = state.report.stop.reason if state.report.stop else "watcher is stopping"
+            self._finish(state, PollOutcome(uid, False, f"stopped: {why}", calls))
 
     def _delay(self, attempt: int) -> float:
         # full jitter: spreads the retries of workers that failed together
