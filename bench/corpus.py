@@ -231,16 +231,17 @@ def _inject(
     return Event(a, min(a + n, days) - 1, kind, "drop")
 
 
-def generate_alt(n: int, days: int = 90, seed: int = 0) -> list[Kol]:
+def generate_alt(n: int, days: int = 90, seed: int = 0, small: bool = False) -> list[Kol]:
     """A differently built corpus, never tuned on: a check that tuning did not overfit `generate`.
 
     Growth is a share of the base with lognormal day noise around a negative binomial, hard
     negatives and anomalies follow the issue's wording directly with their own size ranges.
+    `small` shrinks the anomalies (bought 3-6x, viral 3-8x, purges 0.2-0.6% of the base).
     """
-    return [_alt(np.random.default_rng([seed, i, 7]), i, days) for i in range(n)]
+    return [_alt(np.random.default_rng([seed, i, 7]), i, days, small) for i in range(n)]
 
 
-def _alt(rng: np.random.Generator, i: int, days: int) -> Kol:
+def _alt(rng: np.random.Generator, i: int, days: int, small: bool) -> Kol:
     tags: set[str] = set()
     kind = rng.choice(["normal", "tiny", "dormant"], p=[0.8, 0.1, 0.1])
     base = _loguni(rng, 1e3, 1e7)
@@ -279,17 +280,20 @@ def _alt(rng: np.random.Generator, i: int, days: int) -> Kol:
         ev = str(rng.choice(["bought", "viral", "purge", "collapse"]))
         if ev == "bought":
             n = min(int(rng.integers(1, 4)), days - a)
-            size = _nice(max(m * float(rng.uniform(5, 20)), 200.0) * n)
+            lo, hi, floor = (3.0, 6.0, 100.0) if small else (5.0, 20.0, 200.0)
+            size = _nice(max(m * float(rng.uniform(lo, hi)), floor) * n)
             inc[a : a + n] += size / n
             events.append(Event(a, a + n - 1, ev, "spike"))
         elif ev == "viral":
             k = min(int(rng.integers(3, 8)), days - a)
-            peak = max(m * float(rng.uniform(5, 30)), 150.0)
+            lo, hi, floor = (3.0, 8.0, 80.0) if small else (5.0, 30.0, 150.0)
+            peak = max(m * float(rng.uniform(lo, hi)), floor)
             inc[a : a + k] += peak * 0.6 ** np.arange(k)
             last = a + int(np.sum(peak * 0.6 ** np.arange(k) >= max(m, 10.0))) - 1
             events.append(Event(a, min(max(last, a), days - 1), ev, "spike"))
         elif ev == "purge":
-            inc[a] -= max(base * float(rng.uniform(0.003, 0.02)), 30.0)
+            lo, hi, floor = (0.002, 0.006, 20.0) if small else (0.003, 0.02, 30.0)
+            inc[a] -= max(base * float(rng.uniform(lo, hi)), floor)
             events.append(Event(a, a, ev, "drop"))
         elif m >= 80:  # collapse of gain for 2-4 days, only where there is a gain to lose
             n = min(int(rng.integers(2, 5)), days - a)
