@@ -109,3 +109,15 @@ def test_history_shows_stored_days_and_the_finding(
     assert len(lines) == 5 and lines[0].startswith("2025-12-07")  # newest first
     assert "spike (score" in lines[0] and "+20," in lines[0]
     assert "spike" not in "".join(lines[1:])
+
+
+def test_templates_dir_overrides_a_packaged_template(
+    full_config: Path, clock: FixedClock, slack: SlackReceiver, tmp_path: Path
+) -> None:
+    tdir = tmp_path / "templates"
+    tdir.mkdir()
+    (tdir / "anomaly.slack.j2").write_text("Custom: {{ name }} {{ increment }}\nbody {{ day }}")
+    text = full_config.read_text().replace("notify:\n", f"notify:\n  templates_dir: {tdir}\n")
+    full_config.write_text(text)
+    assert main(["check", "-c", str(full_config)], clock=clock) == 0
+    assert slack.posts[0]["text"].startswith("Custom: Spiky &lt;!channel&gt; &amp; Co +20,")

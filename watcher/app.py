@@ -71,7 +71,7 @@ def build_app(cfg: Config, *, clock: Clock | None = None,
                        redactor=Redactor(cfg.secrets()))
     poller = Poller(client, concurrency=api.concurrency, max_rps=api.max_rps,
                     max_attempts=api.max_attempts, sleep=sleep, monotonic=monotonic)
-    renderer = Renderer()
+    renderer = Renderer(cfg.notify.templates_dir)
     return App(cfg, Store(cfg.storage.path), poller,
                notifiers if notifiers is not None else build_notifiers(cfg.channels, renderer),
                renderer, clock or SystemClock())

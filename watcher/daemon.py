@@ -270,10 +270,12 @@ class Daemon:
         self._scheduler.add_job(self._run_cycle, trigger, id=JOB_ID, name="poll cycle",
                                 replace_existing=True, coalesce=True, max_instances=1,
                                 misfire_grace_time=MISFIRE_GRACE_S, **extra)
-        # failed deliveries wait for their backoff, not for the next (maybe daily) cycle
+        # failed deliveries wait for their backoff, not for the next (maybe daily) cycle;
+        # the first run is now, so what a restart left pending goes out at start
         self._scheduler.add_job(self._flush_outbox, "interval", seconds=OUTBOX_EVERY_S,
                                 id=OUTBOX_JOB_ID, name="outbox", replace_existing=True,
-                                coalesce=True, max_instances=1)
+                                coalesce=True, max_instances=1,
+                                next_run_time=dt.datetime.now(dt.UTC))
 
     def _overdue(self, trigger: BaseTrigger) -> bool:
         last = self.app.store.last_cycle()

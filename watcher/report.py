@@ -37,6 +37,8 @@ def format_cycle(report: CycleReport) -> str:
                f"{len(report.failed)} of {len(report.kols)} KOL(s) failed")
     if p.stop:
         out.append(f"Cycle stopped early: {p.stop.reason}")
+    for notice in report.notices:
+        out.append(f"Operational notice queued: {notice.title}")
     d = report.delivery
     out.append(f"Alerts: {len(report.alerts)} new; deliveries {len(d.sent)} sent, "
                f"{len(d.retrying)} to retry, {len(d.failed)} failed")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from watcher.detect.settings import DetectSettings
 
@@ -129,6 +130,10 @@ class Config:
         for ch in self.channels:
             if isinstance(ch, SlackChannel):
                 found.append(ch.webhook_url)
+                # urllib3 and proxies log the path alone: /services/T.../B.../secret
+                path = urlsplit(ch.webhook_url).path
+                if len(path.strip("/")) >= 16:
+                    found.append(path)
             elif isinstance(ch, EmailChannel) and ch.password:
                 found.append(ch.password)
         return tuple(s for s in found if s)
