@@ -202,3 +202,13 @@ def test_parallel_judge_matches_serial(monkeypatch: pytest.MonkeyPatch) -> None:
     par = detect_arrays(uids, lengths, days, totals, S, workers=3)
     assert par == detect_arrays(uids, lengths, days, totals, S) == detect_many(kols, S)
     assert sum(map(len, par)) > 10
+
+
+def test_directions_only_filter_what_is_reported() -> None:
+    incs = noisy(70, 300, seed=11)
+    incs[30] = -4000  # a drop first: it must stay out of the baseline either way
+    incs[50] += 6000
+    both = detect(series(incs, base=1_000_000), S)
+    spikes = detect(series(incs, base=1_000_000), DetectSettings(directions=("spike",)))
+    assert spikes == [f for f in both if f.direction == "spike"] and spikes
+    assert {f.direction for f in both} == {"spike", "drop"}

@@ -102,7 +102,11 @@ def _season(inc: F64, j: int, s: DetectSettings) -> F64:
 
 
 def judge(totals: F64, s: DetectSettings) -> Verdicts:
-    """Judge every day of every row causally: day j sees only days < j and its own increment."""
+    """Judge every day of every row causally: day j sees only days < j and its own increment.
+
+    Both directions are always judged (so the baseline never depends on `directions`);
+    unwanted directions are dropped from the verdicts at the end.
+    """
     inc = increments(totals)
     n, days = inc.shape
     clean = inc.copy()  # flagged days are removed so one anomaly does not mask the next
@@ -110,8 +114,6 @@ def judge(totals: F64, s: DetectSettings) -> Verdicts:
     rules = np.zeros((n, days), dtype=np.int8)
     baseline = np.full((n, days), np.nan)
     score = np.full((n, days), np.nan)
-    want_spike = "spike" in s.directions
-    want_drop = "drop" in s.directions
     w = s.window
     low_run = np.zeros(n, dtype=np.int64)  # consecutive days with the gain collapsed
     high_run = np.zeros(n, dtype=np.int64)  # consecutive days well above the baseline
@@ -119,56 +121,68 @@ def judge(totals: F64, s: DetectSettings) -> Verdicts:
     for j in range(s.min_history + 1, days):
         if j % 7 == 0 or j == s.min_history + 1:
             season = _season(inc, j, s)  # weekly is enough: the pattern moves slowly
-        des = _lookback(clean, j, w) - season[:, (np.arange(j - w, j)) % 7]
+        des = _lookback(clean, j, w) - season[:, np.arange(j - w, j) % 7]
         # follower noise is right-skewed (gamma-Poisson): judge each side by its own spread
         q1, med, q3, k = quartiles(des)
-        up_mad, down_mad = q3 - med, med - q1
         short, ks = nanmedian(des[:, w - s.level_window :])
         level = np.where(ks >= 3, short, med)
         expected = level + season[:, j % 7]
         poisson = np.sqrt(np.abs(level) + 1.0)
-        x = inc[:, j]
-        judged = (k >= s.min_history) & ~np.isnan(x)
-        dev = x - expected
-        rel = s.min_rel * totals[:, j - 1]
         # a spread from few days is itself uncertain: ask more of early days (t-like)
         small = 1.0 + SMALL_SAMPLE / np.maximum(k, 1)
-        z_up = dev / small / np.maximum.reduce(
-            [MAD_TO_SD * up_mad, poisson, s.noise_rel * np.abs(expected)]
+        up_scale = small * np.maximum.reduce(
+            [MAD_TO_SD * (q3 - med), poisson, s.noise_rel * np.abs(expected)]
         )
-        z_down = dev / small / np.maximum.reduce(
-            [MAD_TO_SD * down_mad, poisson, s.drop_noise_rel * np.abs(expected)]
+        down_scale = small * np.maximum.reduce(
+            [MAD_TO_SD * (med - q1), poisson, s.drop_noise_rel * np.abs(expected)]
         )
-        spike_ok = judged & (dev >= np.maximum(s.min_abs, rel))
-        spike = spike_ok & (z_up >= s.threshold)
+        x = inc[:, j]
+        base = totals[:, j - 1]
+        judged = (k >= s.min_history) & ~np.isnan(x)
+        dev = x - expected
+        z_up, z_down = dev / up_scale, dev / down_scale
+        rel = s.min_rel * base
+
+        up_ok = judged & (dev >= np.maximum(s.min_abs, rel))
+        spike = up_ok & (z_up >= s.threshold)
         # two high days in a row are a surge (a multi-day burst or a viral climb); a high day
         # right after a flagged spike continues that event instead of re-entering the baseline
-        high = spike_ok & (z_up >= s.surge_threshold)
+        high = up_ok & (z_up >= s.surge_threshold)
         high_run = np.where(high, high_run + 1, 0)
         surge = high & ((high_run >= 2) | (flags[:, j - 1] == 1)) & ~spike
-        spike |= surge
-        loss_ok = -dev >= np.maximum(s.drop_min_abs, rel)
+
+        down_ok = judged & (-dev >= np.maximum(s.drop_min_abs, rel))
+        sharp = down_ok & (z_down <= -s.drop_threshold)
         # a net loss of purge_rel of the base is a purge by definition; it only has to stand
         # out from the account's own downside noise, not reach the full drop threshold
-        purge = (x <= -s.purge_rel * totals[:, j - 1]) & (z_down <= -s.purge_threshold)
-        sharp = ((z_down <= -s.drop_threshold) | purge) & loss_ok
+        purge = down_ok & (x <= -s.purge_rel * base) & (z_down <= -s.purge_threshold) & ~sharp
         # a gain that collapses for days on end is a drop even when no single day is extreme
-        low = judged & (x <= s.collapse_frac * expected) & (-dev >= np.maximum(s.min_abs, rel))
+        low = (
+            judged
+            & (expected > 0)
+            & (x <= s.collapse_frac * expected)
+            & (-dev >= np.maximum(s.min_abs, rel))
+        )
         low_run = np.where(low, low_run + 1, 0)
-        collapse = low & (low_run >= s.collapse_days) & ~sharp
-        drop = judged & (sharp | collapse) & want_drop
-        spike &= want_spike
-        flags[spike, j] = 1
-        flags[drop, j] = -1
-        rules[spike, j] = RULE_SPIKE
-        rules[judged & sharp & want_drop, j] = np.where(
-            z_down <= -s.drop_threshold, RULE_DROP, RULE_PURGE
-        )[judged & sharp & want_drop]
-        rules[collapse & want_drop, j] = RULE_COLLAPSE
-        clean[spike | drop, j] = np.nan
-        clean[collapse, j - s.collapse_days + 1 : j] = np.nan
+        collapse = low & (low_run >= s.collapse_days) & ~sharp & ~purge
+
+        for mask, sign, rule in (
+            (spike, 1, RULE_SPIKE),
+            (surge, 1, RULE_SURGE),
+            (sharp, -1, RULE_DROP),
+            (purge, -1, RULE_PURGE),
+            (collapse, -1, RULE_COLLAPSE),
+        ):
+            flags[mask, j] = sign
+            rules[mask, j] = rule
+        clean[flags[:, j] != 0, j] = np.nan
+        # the earlier days of a surge or collapse were anomalous too: keep them out of the baseline
         clean[surge, j - 1] = np.nan
-        rules[surge & want_spike, j] = RULE_SURGE
+        clean[collapse, j - s.collapse_days + 1 : j] = np.nan
         baseline[judged, j] = expected[judged]
         score[judged, j] = np.where(dev >= 0, z_up, z_down)[judged]
+    for sign, name in ((1, "spike"), (-1, "drop")):
+        if name not in s.directions:
+            rules[flags == sign] = 0
+            flags[flags == sign] = 0
     return Verdicts(flags, rules, baseline, score)
