@@ -212,3 +212,12 @@ def test_directions_only_filter_what_is_reported() -> None:
     spikes = detect(series(incs, base=1_000_000), DetectSettings(directions=("spike",)))
     assert spikes == [f for f in both if f.direction == "spike"] and spikes
     assert {f.direction for f in both} == {"spike", "drop"}
+
+
+def test_a_lasting_step_is_one_event_that_ends() -> None:
+    rng = np.random.default_rng(12)
+    mean = np.concatenate([np.full(40, 200.0), np.full(40, 1200.0)])  # growth steps up for good
+    incs = rng.negative_binomial(30, 30 / (30 + mean)).tolist()
+    found = detect(series(incs), S)
+    assert found and {f.event_start for f in found} == {D0 + dt.timedelta(41)}
+    assert max(f.day for f in found) <= D0 + dt.timedelta(41 + S.max_event_days)

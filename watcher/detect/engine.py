@@ -1,12 +1,15 @@
 """Walk-forward robust detector, vectorised across KOLs (rows) and stepping through days.
 
-For day j each row's expected increment is a short robust level (median of the last
-`level_window` clean, deseasonalised days) plus a shrunk weekday offset (median of the same
-weekday over `season_weeks` weeks minus the overall median). Spikes are scored against the
-upper half-MAD of the trailing `window`, drops against the lower half (follower noise is
-right-skewed), each floored by Poisson noise and a share of the baseline, so a flat, tiny
-or merely noisy series cannot alert. A gain that stays collapsed for `collapse_days` is a
-drop even when no single day is extreme. Flagged days leave the baseline.
+Day j's expected increment is a short robust level (median of the last `level_window`
+clean, deseasonalised days) plus a shrunk weekday offset (median of that weekday over
+`season_weeks` weeks minus the overall median). Follower noise is right-skewed (gamma-
+Poisson), so a rise is scored against the upper half-spread of the trailing `window`
+(Q3 - median) and a fall against the lower one (median - Q1), each floored by Poisson noise
+and a share of the expected gain, and widened for short histories. Rules, in order:
+spike (score >= threshold), surge (two days >= surge_threshold, or one right after a
+spike), drop (score <= -drop_threshold), purge (a net loss of purge_rel of the base at
+a smaller score), collapse (gain <= collapse_frac of expected for collapse_days). Absolute
+and base-relative floors gate every rule. Flagged days leave the baseline.
 """
 
 from __future__ import annotations
@@ -117,6 +120,7 @@ def judge(totals: F64, s: DetectSettings) -> Verdicts:
     w = s.window
     low_run = np.zeros(n, dtype=np.int64)  # consecutive days with the gain collapsed
     high_run = np.zeros(n, dtype=np.int64)  # consecutive days well above the baseline
+    run = np.zeros(n, dtype=np.int64)  # length of the current run of same-direction flags
     season = np.zeros((n, 7))
     for j in range(s.min_history + 1, days):
         if j % 7 == 0 or j == s.min_history + 1:
@@ -176,6 +180,15 @@ def judge(totals: F64, s: DetectSettings) -> Verdicts:
             flags[mask, j] = sign
             rules[mask, j] = rule
         clean[flags[:, j] != 0, j] = np.nan
+        # an "event" that lasts longer than max_event_days is a new normal: let its days back
+        # into the baseline so the level adapts instead of alerting forever
+        same = (flags[:, j] != 0) & (flags[:, j] == flags[:, j - 1])
+        run = np.where(same, run + 1, (flags[:, j] != 0).astype(np.int64))
+        settle = run >= s.max_event_days
+        if settle.any():
+            lo = max(0, j - s.max_event_days + 1)
+            clean[settle, lo : j + 1] = inc[settle, lo : j + 1]
+            run[settle] = 0
         # the earlier days of a surge or collapse were anomalous too: keep them out of the baseline
         clean[surge, j - 1] = np.nan
         clean[collapse, j - s.collapse_days + 1 : j] = np.nan

@@ -25,6 +25,7 @@ class DetectSettings:
     purge_threshold: float = 3.0  # ... once its robust score reaches this magnitude
     collapse_frac: float = 0.15  # a day gaining at most this share of the baseline is "low"
     collapse_days: int = 2  # this many low days in a row make a collapse-of-gain drop
+    max_event_days: int = 10  # a run of flagged days this long is a new normal: re-baseline
     directions: tuple[str, ...] = ("spike", "drop")  # which kinds of anomaly to report
     alert_window_days: int = 3  # on a first poll, only anomalies this recent are pushed
 
@@ -58,5 +59,6 @@ _RANGES: dict[str, tuple[float, float]] = {
     "purge_threshold": (0.5, 1e6),
     "collapse_frac": (0, 1),
     "collapse_days": (1, 365),
+    "max_event_days": (2, 365),
     "alert_window_days": (0, 3650),
 }
