@@ -221,3 +221,15 @@ def test_a_lasting_step_is_one_event_that_ends() -> None:
     found = detect(series(incs), S)
     assert found and {f.event_start for f in found} == {D0 + dt.timedelta(41)}
     assert max(f.day for f in found) <= D0 + dt.timedelta(41 + S.max_event_days)
+
+
+def test_causal_on_a_varied_corpus() -> None:
+    from bench.corpus import generate
+
+    full = [k.series() for k in generate(150, seed=21, harsh=True)]
+    whole = detect_many(full, S)
+    for cut in (20, 45, 70):
+        part = [Series(s.user_id, s.points[:cut]) for s in full]
+        for s, fs, ps in zip(part, whole, detect_many(part, S), strict=True):
+            last = s.points[-1].day if s.points else D0
+            assert ps == [f for f in fs if f.day <= last]
