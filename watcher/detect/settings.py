@@ -17,7 +17,7 @@ class DetectSettings:
     surge_threshold: float = 5.0  # two days in a row at this score also make a spike
     noise_rel: float = 0.35  # for spikes the noise scale is at least this share of the baseline
     min_abs: int = 30  # smallest gain over the baseline (followers) that may alert
-    min_rel: float = 0.00001  # smallest change as a fraction of the follower base
+    min_rel: float = 0.000005  # smallest change as a fraction of the follower base
     drop_threshold: float = 6.0  # robust score (magnitude) a drop must reach
     drop_noise_rel: float = 0.12  # for drops the noise scale is at least this share of baseline
     drop_min_abs: int = 10  # smallest loss against the baseline (followers) that may alert
