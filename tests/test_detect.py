@@ -233,3 +233,16 @@ def test_causal_on_a_varied_corpus() -> None:
         for s, fs, ps in zip(part, whole, detect_many(part, S), strict=True):
             last = s.points[-1].day if s.points else D0
             assert ps == [f for f in fs if f.day <= last]
+
+
+def test_weekend_dips_are_a_pattern_not_collapses() -> None:
+    rng = np.random.default_rng(5)
+    dow = (D0.weekday() + 1 + np.arange(84)) % 7  # weekday of each increment's day
+    mean = np.where(dow >= 5, 50.0, 500.0)  # a B2B account: weekends gain a tenth
+    incs = rng.negative_binomial(30, 30 / (30 + mean)).tolist()
+    assert detect(series(incs), S) == []
+    assert dow[57] == 2 and dow[58] == 3
+    incs[57:59] = [10, 5]  # but a Wednesday and Thursday that collapse are still a drop
+    found = detect(series(incs), S)
+    assert found and {f.direction for f in found} == {"drop"}
+    assert {f.day for f in found} <= {D0 + dt.timedelta(58), D0 + dt.timedelta(59)}

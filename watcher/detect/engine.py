@@ -28,6 +28,7 @@ I64 = npt.NDArray[np.int64]
 SEASON_MIN = 4  # same-weekday values needed before a weekday offset is trusted
 SEASON_SHRINK = 1.5  # offsets are shrunk by this many standard errors (noise is not pattern)
 MAD_TO_SD = 1.4826  # MAD of a normal sample times this estimates its standard deviation
+RECUR = 0.5  # last week's same weekday at least this far out (as a share) vetoes the day
 SMALL_SAMPLE = 3.0  # scores are divided by 1 + this / (days in the window): 1.4 at 7 days
 RULE_SPIKE, RULE_DROP, RULE_COLLAPSE, RULE_PURGE, RULE_SURGE = 1, 2, 3, 4, 5
 
@@ -147,7 +148,11 @@ def judge(totals: F64, s: DetectSettings) -> Verdicts:
         z_up, z_down = dev / up_scale, dev / down_scale
         rel = s.min_rel * base
 
-        up_ok = judged & (dev >= np.maximum(s.min_abs, rel))
+        # same weekday last week just as far out: a weekly pattern the offsets cannot see yet
+        last_week = inc[:, j - 7] if j >= 7 else np.full(n, np.nan)
+        with np.errstate(invalid="ignore"):
+            recurs = (last_week - expected) / np.where(dev == 0, np.nan, dev) >= RECUR
+        up_ok = judged & (dev >= np.maximum(s.min_abs, rel)) & ~recurs
         spike = up_ok & (z_up >= s.threshold)
         # two high days in a row are a surge (a multi-day burst or a viral climb); a high day
         # right after a flagged spike continues that event instead of re-entering the baseline
@@ -156,13 +161,14 @@ def judge(totals: F64, s: DetectSettings) -> Verdicts:
         surge = high & ((high_run >= 2) | (flags[:, j - 1] == 1)) & ~spike
 
         down_ok = judged & (-dev >= np.maximum(s.drop_min_abs, rel))
-        sharp = down_ok & (z_down <= -s.drop_threshold)
+        sharp = down_ok & (z_down <= -s.drop_threshold) & ~recurs
         # a net loss of purge_rel of the base is a purge by definition; it only has to stand
         # out from the account's own downside noise, not reach the full drop threshold
         purge = down_ok & (x <= -s.purge_rel * base) & (z_down <= -s.purge_threshold) & ~sharp
         # a gain that collapses for days on end is a drop even when no single day is extreme
         low = (
-            judged
+            ~recurs
+            & judged
             & (expected > 0)
             & (x <= s.collapse_frac * expected)
             & (-dev >= np.maximum(s.min_abs, rel))
