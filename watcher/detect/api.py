@@ -87,7 +87,8 @@ def _matrix(lengths: I64, days: I64, totals: F64) -> tuple[F64, I64]:
     firsts = ends - lengths
     has = lengths > 0
     starts = np.zeros(n, dtype=np.int64)
-    starts[has] = days[firsts[has]]
+    if has.any():  # the minimum, not the first: a row out of order must not index backwards
+        starts[has] = np.minimum.reduceat(days, firsts[has])
     row = np.repeat(np.arange(n), lengths)
     off = days - starts[row]
     width = int(off.max()) + 1 if len(off) else 1
