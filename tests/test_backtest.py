@@ -80,3 +80,15 @@ def test_parallel_load_matches_serial(tmp_path: Path, monkeypatch: pytest.Monkey
     assert serial_err == par_err and len(par_err) == 1 and ":18:" in par_err[0]
     assert par.user_ids == serial.user_ids and len(par.user_ids) == 59
     assert (par.days == serial.days).all() and (par.totals == serial.totals).all()
+
+
+def test_unreadable_file_and_bom(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(tmp_path / "missing.jsonl", "json", io.StringIO(), DetectSettings()) == 2
+    assert "cannot read" in capsys.readouterr().err
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(
+        b"\xef\xbb\xbf" + body("a", totals_with_spike(40, 30), dt.date(2025, 9, 1)).encode()
+    )
+    out = io.StringIO()
+    assert run(path, "json", out, DetectSettings()) == 0
+    assert out.getvalue().count("\n") == 1

@@ -36,8 +36,13 @@ class Histories:
 def run(
     input_path: Path, fmt: Literal["json", "table"], out: TextIO, settings: DetectSettings
 ) -> int:
-    """Detect over a JSON Lines file of API bodies with a "userId"; return 1 if any line was bad."""
-    h, errors = load(input_path)
+    """Detect over a JSON Lines file of API bodies with a "userId"; 1 if a line was bad, 2 if
+    the file cannot be read."""
+    try:
+        h, errors = load(input_path)
+    except OSError as exc:
+        print(f"{input_path}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     for msg in errors:
         print(msg, file=sys.stderr)
     found = detect_arrays(h.user_ids, h.lengths, h.days, h.totals, settings, os.cpu_count() or 1)
@@ -85,7 +90,8 @@ def _parse_range(name: str, start: int, end: int, first_line: int) -> Part:
     """Parse one byte range of the file (read here, so nothing big crosses a process pipe)."""
     with open(name, "rb") as fh:
         fh.seek(start)
-        text = fh.read(end - start).decode("utf-8", "replace")
+        # a byte-order mark at the very start is not part of the first line's JSON
+        text = fh.read(end - start).decode("utf-8-sig" if start == 0 else "utf-8", "replace")
     return _parse_chunk(text, first_line, name)
 
 
