@@ -246,3 +246,14 @@ def test_weekend_dips_are_a_pattern_not_collapses() -> None:
     found = detect(series(incs), S)
     assert found and {f.direction for f in found} == {"drop"}
     assert {f.day for f in found} <= {D0 + dt.timedelta(58), D0 + dt.timedelta(59)}
+
+
+def test_fast_but_smooth_ramp_not_flagged() -> None:
+    t = np.arange(90)
+    mean = 200 * (1 + 4 * np.clip((t - 40) / 7, 0, 1))  # gain grows 5x over one week
+    events = 0
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        incs = rng.negative_binomial(20, 20 / (20 + mean)).tolist()
+        events += len({f.event_start for f in detect(series(incs, base=1_000_000), S)})
+    assert events <= 1

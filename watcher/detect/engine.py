@@ -28,6 +28,8 @@ I64 = npt.NDArray[np.int64]
 SEASON_MIN = 4  # same-weekday values needed before a weekday offset is trusted
 SEASON_SHRINK = 1.5  # offsets are shrunk by this many standard errors (noise is not pattern)
 MAD_TO_SD = 1.4826  # MAD of a normal sample times this estimates its standard deviation
+TREND_DAYS = 4.0  # the level is the median of 7 days: centred 4 days back, so project 4
+TREND_SIG = 2.0  # ... but only a rise or fall beyond this many noise sd (not noise itself)
 RECUR = 0.5  # last week's same weekday at least this far out (as a share) vetoes the day
 SMALL_SAMPLE = 3.0  # scores are divided by 1 + this / (days in the window): 1.4 at 7 days
 RULE_SPIKE, RULE_DROP, RULE_COLLAPSE, RULE_PURGE, RULE_SURGE = 1, 2, 3, 4, 5
@@ -132,6 +134,16 @@ def judge(totals: F64, s: DetectSettings) -> Verdicts:
         short, ks = nanmedian(des[:, w - s.level_window :])
         level = np.where(ks >= 3, short, med)
         expected = level + season[:, j % 7]
+        # a rising (falling) trend lifts (lowers) the bar for spikes (drops), never the reverse:
+        # slope from the medians of the last 3 clean days and the 4 before, projected to today
+        recent, _ = nanmedian(des[:, w - 3 :])
+        before, _ = nanmedian(des[:, w - 7 : w - 3])
+        rise = np.nan_to_num(recent - before)
+        sigma = MAD_TO_SD * 0.5 * (q3 - q1)
+        rise = np.where(np.abs(rise) > TREND_SIG * np.nan_to_num(sigma), rise, 0.0)
+        slope = rise / 3.5 * TREND_DAYS
+        exp_up = expected + np.maximum(slope, 0.0)
+        exp_down = expected + np.minimum(slope, 0.0)
         poisson = np.sqrt(np.abs(level) + 1.0)
         # a spread from few days is itself uncertain: ask more of early days (t-like)
         small = 1.0 + SMALL_SAMPLE / np.maximum(k, 1)
@@ -144,15 +156,16 @@ def judge(totals: F64, s: DetectSettings) -> Verdicts:
         x = inc[:, j]
         base = totals[:, j - 1]
         judged = (k >= s.min_history) & ~np.isnan(x)
-        dev = x - expected
-        z_up, z_down = dev / up_scale, dev / down_scale
+        dev_up, dev_down = x - exp_up, x - exp_down
+        z_up, z_down = dev_up / up_scale, dev_down / down_scale
         rel = s.min_rel * base
 
         # same weekday last week just as far out: a weekly pattern the offsets cannot see yet
         last_week = inc[:, j - 7] if j >= 7 else np.full(n, np.nan)
-        with np.errstate(invalid="ignore"):
-            recurs = (last_week - expected) / np.where(dev == 0, np.nan, dev) >= RECUR
-        up_ok = judged & (dev >= np.maximum(s.min_abs, rel)) & ~recurs
+        with np.errstate(invalid="ignore", divide="ignore"):
+            recurs_up = (last_week - exp_up) / dev_up >= RECUR
+            recurs_down = (last_week - exp_down) / dev_down >= RECUR
+        up_ok = judged & (dev_up >= np.maximum(s.min_abs, rel)) & ~recurs_up
         spike = up_ok & (z_up >= s.threshold)
         # two high days in a row are a surge (a multi-day burst or a viral climb); a high day
         # right after a flagged spike continues that event instead of re-entering the baseline
@@ -160,18 +173,18 @@ def judge(totals: F64, s: DetectSettings) -> Verdicts:
         high_run = np.where(high, high_run + 1, 0)
         surge = high & ((high_run >= 2) | (flags[:, j - 1] == 1)) & ~spike
 
-        down_ok = judged & (-dev >= np.maximum(s.drop_min_abs, rel))
-        sharp = down_ok & (z_down <= -s.drop_threshold) & ~recurs
+        down_ok = judged & (-dev_down >= np.maximum(s.drop_min_abs, rel))
+        sharp = down_ok & (z_down <= -s.drop_threshold) & ~recurs_down
         # a net loss of purge_rel of the base is a purge by definition; it only has to stand
         # out from the account's own downside noise, not reach the full drop threshold
         purge = down_ok & (x <= -s.purge_rel * base) & (z_down <= -s.purge_threshold) & ~sharp
         # a gain that collapses for days on end is a drop even when no single day is extreme
         low = (
-            ~recurs
+            ~recurs_down
             & judged
-            & (expected > 0)
-            & (x <= s.collapse_frac * expected)
-            & (-dev >= np.maximum(s.min_abs, rel))
+            & (exp_down > 0)
+            & (x <= s.collapse_frac * exp_down)
+            & (-dev_down >= np.maximum(s.min_abs, rel))
         )
         low_run = np.where(low, low_run + 1, 0)
         collapse = low & (low_run >= s.collapse_days) & ~sharp & ~purge
@@ -198,8 +211,9 @@ def judge(totals: F64, s: DetectSettings) -> Verdicts:
         # the earlier days of a surge or collapse were anomalous too: keep them out of the baseline
         clean[surge, j - 1] = np.nan
         clean[collapse, j - s.collapse_days + 1 : j] = np.nan
-        baseline[judged, j] = expected[judged]
-        score[judged, j] = np.where(dev >= 0, z_up, z_down)[judged]
+        up_side = x >= expected
+        baseline[judged, j] = np.where(up_side, exp_up, exp_down)[judged]
+        score[judged, j] = np.where(up_side, z_up, z_down)[judged]
     for sign, name in ((1, "spike"), (-1, "drop")):
         if name not in s.directions:
             rules[flags == sign] = 0
