@@ -58,10 +58,10 @@ def load(input_path: Path) -> tuple[Histories, list[str]]:
     """Parse every line (in parallel for big files); one userId's lines merge, later wins a day."""
     size = input_path.stat().st_size
     workers = min(os.cpu_count() or 1, 8)
-    if size < PARALLEL_BYTES or workers < 2:
+    jobs = _split(input_path, workers) if size >= PARALLEL_BYTES and workers > 1 else []
+    if len(jobs) < 2:  # small file, one core, or one huge line
         parts = [_parse_range(str(input_path), 0, size, 1)]
     else:
-        jobs = _split(input_path, workers)
         ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
         with ctx.Pool(len(jobs) - 1) as pool:
             rest = pool.starmap_async(_parse_range, jobs[1:])
