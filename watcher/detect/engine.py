@@ -136,9 +136,10 @@ def judge(totals: F64, s: DetectSettings) -> Verdicts:
         expected = level + season[:, j % 7]
         # a rising (falling) trend lifts (lowers) the bar for spikes (drops), never the reverse:
         # slope from the medians of the last 3 clean days and the 4 before, projected to today
-        recent, _ = nanmedian(des[:, w - 3 :])
-        before, _ = nanmedian(des[:, w - 7 : w - 3])
-        rise = np.nan_to_num(recent - before)
+        recent, kr = nanmedian(des[:, w - 3 :])
+        before, kb = nanmedian(des[:, w - 7 : w - 3])
+        # days left out (flagged, missing) leave too little to tell a trend from noise
+        rise = np.where((kr == 3) & (kb >= 3), np.nan_to_num(recent - before), 0.0)
         sigma = MAD_TO_SD * 0.5 * (q3 - q1)
         rise = np.where(np.abs(rise) > TREND_SIG * np.nan_to_num(sigma), rise, 0.0)
         slope = rise / 3.5 * TREND_DAYS
