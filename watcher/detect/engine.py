@@ -30,6 +30,7 @@ SEASON_SHRINK = 1.5  # offsets are shrunk by this many standard errors (noise is
 MAD_TO_SD = 1.4826  # MAD of a normal sample times this estimates its standard deviation
 TREND_DAYS = 4.0  # the level is the median of 7 days: centred 4 days back, so project 4
 TREND_SIG = 2.0  # ... but only a rise or fall beyond this many noise sd (not noise itself)
+RARE_LOWS = 1  # a collapse needs the account's earlier days to have come that low at most once
 RECUR = 0.5  # last week's same weekday at least this far out (as a share) vetoes the day
 SMALL_SAMPLE = 3.0  # scores are divided by 1 + this / (days in the window): 1.4 at 7 days
 RULE_SPIKE, RULE_DROP, RULE_COLLAPSE, RULE_PURGE, RULE_SURGE = 1, 2, 3, 4, 5
@@ -145,6 +146,9 @@ def judge(totals: F64, s: DetectSettings) -> Verdicts:
         slope = rise / 3.5 * TREND_DAYS
         exp_up = expected + np.maximum(slope, 0.0)
         exp_down = expected + np.minimum(slope, 0.0)
+        # drops are judged against the lower of the short and the long level, so the tail of a
+        # surge that lifted the short median cannot make an ordinary day look like a drop
+        exp_down = np.minimum(exp_down, med + season[:, j % 7])
         poisson = np.sqrt(np.abs(level) + 1.0)
         # a spread from few days is itself uncertain: ask more of early days (t-like)
         small = 1.0 + SMALL_SAMPLE / np.maximum(k, 1)
@@ -180,8 +184,12 @@ def judge(totals: F64, s: DetectSettings) -> Verdicts:
         # out from the account's own downside noise, not reach the full drop threshold
         purge = down_ok & (x <= -s.purge_rel * base) & (z_down <= -s.purge_threshold) & ~sharp
         # a gain that collapses for days on end is a drop even when no single day is extreme
+        # on an account whose ordinary days often come in that low, lows are no collapse
+        prior = des[:, : w - s.collapse_days + 1]  # not the low days of the current run
+        lows_seen = np.count_nonzero(prior <= s.collapse_frac * med[:, None], axis=1)
         low = (
-            ~recurs_down
+            (lows_seen <= RARE_LOWS)
+            & ~recurs_down
             & judged
             & (exp_down > 0)
             & (x <= s.collapse_frac * exp_down)
