@@ -3,8 +3,9 @@
 Day j's expected increment is a short robust level (median of the last `level_window`
 clean, deseasonalised days) plus a shrunk weekday offset (median of that weekday over
 `season_weeks` weeks minus the overall median). Follower noise is right-skewed (gamma-
-Poisson), so a rise is scored against the upper half-spread of the trailing `window`
-(Q3 - median) and a fall against the lower one (median - Q1), each floored by Poisson noise
+Poisson), so a rise is scored against the upper spread of the trailing `window` (the
+larger of Q3 - median and P90 - median, in sd units) and a fall against the lower one
+(median - Q1), each floored by Poisson noise
 and a share of the expected gain, and widened for short histories. Rules, in order:
 spike (score >= threshold), surge (two days >= surge_threshold, or one right after a
 spike), drop (score <= -drop_threshold), purge (a net loss of purge_rel of the base at
@@ -30,6 +31,7 @@ SEASON_SHRINK = 1.5  # offsets are shrunk by this many standard errors (noise is
 MAD_TO_SD = 1.4826  # MAD of a normal sample times this estimates its standard deviation
 TREND_DAYS = 4.0  # the level is the median of 7 days: centred 4 days back, so project 4
 TREND_SIG = 2.0  # ... but only a rise or fall beyond this many noise sd (not noise itself)
+P90_TO_SD = 1.2816  # the 90th percentile of a normal sample is this many sd above its median
 RARE_LOWS = 1  # a collapse needs the account's earlier days to have come that low at most once
 RECUR = 0.5  # last week's same weekday at least this far out (as a share) vetoes the day
 SMALL_SAMPLE = 3.0  # scores are divided by 1 + this / (days in the window): 1.4 at 7 days
@@ -69,15 +71,17 @@ def _mid(s: F64, a: npt.NDArray[np.intp], m: npt.NDArray[np.intp]) -> F64:
     return np.where(m > 0, med, np.nan)
 
 
-def quartiles(x: F64) -> tuple[F64, F64, F64, npt.NDArray[np.intp]]:
-    """Row lower-half median, median and upper-half median ignoring NaN, from one sort."""
+def quartiles(x: F64) -> tuple[F64, F64, F64, F64, npt.NDArray[np.intp]]:
+    """Row lower-half median, median, upper-half median and 90th percentile ignoring NaN."""
     s = np.sort(x, axis=-1)
     k = np.count_nonzero(~np.isnan(x), axis=-1)
     zero = np.zeros_like(k)
     q2 = _mid(s, zero, k)
     q1 = _mid(s, zero, (k + 1) // 2)
     q3 = _mid(s, k // 2, k - k // 2)
-    return q1, q2, q3, k
+    i90 = np.clip((0.9 * (k - 1)).astype(np.intp), 0, s.shape[-1] - 1)
+    p90 = np.where(k > 0, np.take_along_axis(s, i90[..., None], -1)[..., 0], np.nan)
+    return q1, q2, q3, p90, k
 
 
 def _lookback(a: F64, j: int, n: int) -> F64:
@@ -131,7 +135,7 @@ def judge(totals: F64, s: DetectSettings) -> Verdicts:
             season = _season(inc, j, s)  # weekly is enough: the pattern moves slowly
         des = _lookback(clean, j, w) - season[:, np.arange(j - w, j) % 7]
         # follower noise is right-skewed (gamma-Poisson): judge each side by its own spread
-        q1, med, q3, k = quartiles(des)
+        q1, med, q3, p90, k = quartiles(des)
         short, ks = nanmedian(des[:, w - s.level_window :])
         level = np.where(ks >= 3, short, med)
         expected = level + season[:, j % 7]
@@ -153,7 +157,12 @@ def judge(totals: F64, s: DetectSettings) -> Verdicts:
         # a spread from few days is itself uncertain: ask more of early days (t-like)
         small = 1.0 + SMALL_SAMPLE / np.maximum(k, 1)
         up_scale = small * np.maximum.reduce(
-            [MAD_TO_SD * (q3 - med), poisson, s.noise_rel * np.abs(expected)]
+            [
+                MAD_TO_SD * (q3 - med),
+                (p90 - med) / P90_TO_SD,  # heavy right tails: the quartile alone is too tight
+                poisson,
+                s.noise_rel * np.abs(expected),
+            ]
         )
         down_scale = small * np.maximum.reduce(
             [MAD_TO_SD * (med - q1), poisson, s.drop_noise_rel * np.abs(expected)]

@@ -13,7 +13,7 @@ class DetectSettings:
     level_window: int = 7  # trailing days whose median is the expected daily gain
     season_weeks: int = 8  # weeks of history for the weekday pattern (below 3 disables it)
     min_history: int = 7  # days of increments needed before any day is judged
-    threshold: float = 8.0  # robust score a one-day spike must reach
+    threshold: float = 7.5  # robust score a one-day spike must reach
     surge_threshold: float = 5.0  # two days in a row at this score also make a spike
     noise_rel: float = 0.35  # for spikes the noise scale is at least this share of the baseline
     min_abs: int = 30  # smallest gain over the baseline (followers) that may alert
