@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 class DetectSettings:
     """Every field is a config key under `detect:` (and `watchlist[i].detect:`)."""
 
-    window: int = 42  # trailing days whose spread (half-MADs) sets the noise scale
+    window: int = 42  # trailing days whose spread (quartiles, 90th pct) sets the noise scale
     level_window: int = 7  # trailing days whose median is the expected daily gain
     season_weeks: int = 8  # weeks of history for the weekday pattern (below 3 disables it)
     min_history: int = 7  # days of increments needed before any day is judged
