@@ -121,3 +121,27 @@ def test_templates_dir_overrides_a_packaged_template(
     full_config.write_text(text)
     assert main(["check", "-c", str(full_config)], clock=clock) == 0
     assert slack.posts[0]["text"].startswith("Custom: Spiky &lt;!channel&gt; &amp; Co +20,")
+
+
+def test_backtest_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    import datetime as dt
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import steady_history
+
+    lines = []
+    for i in range(300):  # enough findings to fill the pipe after head has gone
+        pts = steady_history(dt.date(2025, 12, 7), days=60, last_jump=50_000)
+        body = {"userId": f"{i:024x}", "code": 0, "message": None, "recordTime": None,
+                "data": {"list": [{"num": p.total, "dateKey": p.day.isoformat()}
+                                  for p in pts]}}
+        lines.append(json.dumps(body))
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(lines))
+    proc = subprocess.run(f"{sys.executable} -m watcher backtest --format json "
+                          f"--input {src} | head -1", shell=True, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.stdout.count("\n") == 1
+    assert "Traceback" not in proc.stderr

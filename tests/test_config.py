@@ -128,3 +128,13 @@ def test_risky_choices_are_warned_about_with_their_line(write_config: Write) -> 
     loopback = write_config(f"api: {{token: t, base_url: 'http://127.0.0.1:8080'}}\n"
                             f"watchlist: [{{user_id: {UID}}}]\n", name="lo.yaml")
     assert load_config(loopback).warnings == ()
+
+
+def test_example_detect_section_shows_the_real_defaults() -> None:
+    # the example must document the tuned defaults, not silently override them
+    from watcher.detect import DetectSettings
+
+    example = Path(__file__).parent.parent / "config.example.yaml"
+    cfg = load_config(example, env={"JUSTONEAPI_TOKEN": "t", "SLACK_WEBHOOK_URL":
+                                    "https://hooks.slack.com/services/x", "SMTP_PASSWORD": "p"})
+    assert cfg.detect == DetectSettings()

@@ -75,6 +75,11 @@ def main(argv: Sequence[str] | None = None, clock: Clock | None = None) -> int:
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `watcher backtest | head`: the reader left; say nothing more, like other tools
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 def _load(args: argparse.Namespace) -> Config:
