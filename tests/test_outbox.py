@@ -75,6 +75,18 @@ def test_same_event_never_realerts_unless_it_escalates(tmp_path: Path) -> None:
     assert store.queue_alert(_alert(15, day_offset=2), ["a"], T + 2 * DAY) is not None
     assert store.queue_alert(_alert(-30, direction="drop"), ["a"], T + 5 * DAY) is not None
     assert len(store.deliveries()) == 3
+    first, escalated = (store.due_deliveries(T + 2 * DAY)[i].item() for i in (0, 1))
+    assert isinstance(first, Alert) and first.previous_score is None
+    assert isinstance(escalated, Alert) and escalated.previous_score == 10  # what it grew from
+
+
+def test_an_escalation_says_what_it_grew_from() -> None:
+    r = Renderer()
+    again = dataclasses.replace(_alert(30), previous_score=12.0)
+    assert "up from 12.0" in r.text(again)
+    assert "(escalated)" in r.email(again).subject
+    assert "*escalated* from score 12.0" in r.slack(again)["blocks"][1]["text"]["text"]
+    assert "escalated" not in r.text(_alert(30))
 
 
 def test_cooldown_holds_a_second_event_back_until_it_expires(tmp_path: Path) -> None:

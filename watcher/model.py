@@ -55,6 +55,7 @@ class Alert:
     tags: tuple[str, ...]
     finding: Finding
     recent: tuple[Point, ...] = field(default=())  # recent history, for sparklines
+    previous_score: float | None = None  # set when this re-alerts an event that escalated
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,8 @@ def alert_context(alert: Alert) -> dict[str, Any]:
         "day": f.day.isoformat(),
         "event_start": f.event_start.isoformat(),
         "event_days": (f.day - f.event_start).days + 1,
+        "escalated_from": f"{alert.previous_score:.1f}" if alert.previous_score is not None
+        else None,
         "direction": f.direction,
         "headline": "Follower spike" if f.direction == "spike" else "Follower drop",
         "emoji": ":chart_with_upwards_trend:" if f.direction == "spike"

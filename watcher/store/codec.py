@@ -26,6 +26,7 @@ def alert_from_dict(raw: dict[str, Any]) -> Alert:
         kol_name=raw["kol_name"], user_id=raw["user_id"], tags=tuple(raw["tags"]),
         finding=Finding(**f),
         recent=tuple(Point(dt.date.fromisoformat(p["day"]), p["total"]) for p in raw["recent"]),
+        previous_score=raw.get("previous_score"),
     )
 
 

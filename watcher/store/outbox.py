@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import secrets
@@ -86,8 +87,10 @@ class OutboxStore(Database):
         Returns the alert id, or None when held back: this event was already alerted and
         has not escalated, or the KOL is within its cooldown."""
         with self._tx() as db:
-            if not self._admit(db, alert, now, cooldown, escalation):
+            admitted = self._admit(db, alert, now, cooldown, escalation)
+            if admitted is None:
                 return None
+            alert = admitted
             f = alert.finding
             key = "/".join((f.user_id, f.event_start.isoformat(), f.direction))
             return self._enqueue(db, f.user_id, "anomaly", key, alert_to_json(alert),
@@ -100,7 +103,8 @@ class OutboxStore(Database):
 
         Returns the digest's id (None when nothing was admitted) and the admitted alerts."""
         with self._tx() as db:
-            admitted = [a for a in alerts if self._admit(db, a, now, cooldown, escalation)]
+            admitted = [a for a in (self._admit(db, x, now, cooldown, escalation)
+                                    for x in alerts) if a is not None]
             if not admitted:
                 return None, []
             body = digest_to_json(Digest(route, rank(admitted)))
@@ -109,8 +113,9 @@ class OutboxStore(Database):
 
     @staticmethod
     def _admit(db: sqlite3.Connection, alert: Alert, now: dt.datetime,
-               cooldown: dt.timedelta, escalation: float) -> bool:
-        """Record the event; True when it should alert now (and mark it alerted)."""
+               cooldown: dt.timedelta, escalation: float) -> Alert | None:
+        """Record the event; the alert to send now (marked alerted, with the score it
+        escalated from, if any), or None when it is held back."""
         f = alert.finding
         key = (f.user_id, f.event_start.isoformat(), f.direction)
         row = db.execute("SELECT alerted_score FROM events WHERE user_id = ? AND "
@@ -122,15 +127,16 @@ class OutboxStore(Database):
             db.execute("UPDATE events SET last_day = MAX(last_day, ?) WHERE user_id = ? "
                        "AND event_start = ? AND direction = ?", (f.day.isoformat(), *key))
             if row[0] is not None and abs(f.score) < escalation * abs(row[0]):
-                return False  # the same event, not markedly worse: said already
+                return None  # the same event, not markedly worse: said already
         (last,) = db.execute("SELECT MAX(alerted_at) FROM events WHERE user_id = ?",
                              (f.user_id,)).fetchone()
         if last is not None and now - dt.datetime.fromisoformat(last) < \
                 cooldown - COOLDOWN_SLACK:
-            return False  # held, not lost: a later cycle within the alert window sends it
+            return None  # held, not lost: a later cycle within the alert window sends it
         db.execute("UPDATE events SET alerted_score = ?, alerted_at = ? WHERE user_id = ? "
                    "AND event_start = ? AND direction = ?", (f.score, ts(now), *key))
-        return True
+        previous = row[0] if row is not None else None
+        return dataclasses.replace(alert, previous_score=previous)
 
     def queue_notice(self, notice: Notice, channels: Iterable[str], now: dt.datetime,
                      repeat_after: dt.timedelta) -> int | None:
