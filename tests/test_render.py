@@ -66,7 +66,7 @@ def test_notice_renders_everywhere() -> None:
 
 
 def _many(n: int):  # type: ignore[no-untyped-def]
-    from watcher.route import Digest
+    from watcher.model import Digest
 
     base = _hostile()
     return Digest("all", tuple(dataclasses.replace(base, user_id=f"{i:024x}") for i in range(n)))

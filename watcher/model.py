@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -59,9 +60,28 @@ class Alert:
 
 
 @dataclass(frozen=True)
+class Digest:
+    """Several anomalies sent as one message, strongest first (a `group: digest` route)."""
+
+    route: str
+    alerts: tuple[Alert, ...]
+
+
+@dataclass(frozen=True)
 class Notice:
     """An operational alert: the token, balance, quota or data feed needs a human."""
 
     key: str  # dedup key, e.g. "account:100"
     title: str
     detail: str
+
+
+def severity(alert: Alert) -> float:
+    """How anomalous: the score's magnitude (drops have negative scores)."""
+    return abs(alert.finding.score)
+
+
+def rank(alerts: Iterable[Alert]) -> tuple[Alert, ...]:
+    """Strongest first; ties by day (newest first), then user id, so the order is stable."""
+    return tuple(sorted(alerts, key=lambda a: (-severity(a), -a.finding.day.toordinal(),
+                                               a.user_id)))

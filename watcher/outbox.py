@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from watcher import route
 from watcher.clock import Clock
 from watcher.config import Config
-from watcher.model import Alert, Notice
+from watcher.model import Alert, Notice, rank
 from watcher.notify import DeliveryError, Notifier
 from watcher.store import Delivery, Store, claim_owner
 
@@ -46,7 +46,7 @@ def queue_alerts(cfg: Config, store: Store, alerts: Sequence[Alert],
             if store.queue_alert(alert, r.channels, now, cooldown=cooldown,
                                  escalation=escalation) is not None:
                 queued.append(alert)
-    return list(route.rank(queued))
+    return list(rank(queued))
 
 
 def flush(store: Store, notifiers: Mapping[str, Notifier], clock: Clock,

@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from watcher.config import Config, KolConfig, Route
-from watcher.model import Alert
-
-
-@dataclass(frozen=True)
-class Digest:
-    """Several anomalies sent as one message, strongest first (a `group: digest` route)."""
-
-    route: str
-    alerts: tuple[Alert, ...]
+from watcher.model import Alert, rank
 
 
 @dataclass(frozen=True)
@@ -24,17 +16,6 @@ class Batch:
 
     route: Route
     alerts: tuple[Alert, ...]
-
-
-def severity(alert: Alert) -> float:
-    """How anomalous: the score's magnitude (drops have negative scores)."""
-    return abs(alert.finding.score)
-
-
-def rank(alerts: Iterable[Alert]) -> tuple[Alert, ...]:
-    """Strongest first; ties by day (newest first), then user id, so the order is stable."""
-    return tuple(sorted(alerts, key=lambda a: (-severity(a), -a.finding.day.toordinal(),
-                                               a.user_id)))
 
 
 def _default_route(cfg: Config) -> Route:

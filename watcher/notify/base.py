@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from watcher.model import Alert, Notice
-from watcher.route import Digest
+from watcher.model import Alert, Digest, Notice
 
 Item = Alert | Digest | Notice
 

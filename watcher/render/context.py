@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from watcher.model import Alert, Notice, Point
+from watcher.model import Alert, Digest, Notice, Point
 from watcher.render.sparkline import sparkline
-from watcher.route import Digest
 
 PROFILE_URL = "https://www.xiaohongshu.com/user/profile/{user_id}"
 SPARK_DAYS = 30

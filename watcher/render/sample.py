@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from watcher.model import Alert, Finding, Notice, Point
-from watcher.route import Digest
+from watcher.model import Alert, Digest, Finding, Notice, Point
 
 _DAY = dt.date(2025, 12, 7)
 

@@ -9,9 +9,8 @@ from typing import Any
 
 import jinja2
 
-from watcher.model import Alert, Notice
+from watcher.model import Alert, Digest, Notice
 from watcher.render.context import alert_context, digest_context, notice_context
-from watcher.route import Digest
 
 Item = Alert | Digest | Notice
 PARTS = ("slack", "text", "subject", "html")

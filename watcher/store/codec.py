@@ -7,8 +7,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from watcher.model import Alert, Finding, Notice, Point
-from watcher.route import Digest
+from watcher.model import Alert, Digest, Finding, Notice, Point
 
 
 def alert_to_dict(alert: Alert) -> dict[str, Any]:

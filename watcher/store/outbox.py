@@ -11,8 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from watcher.model import Alert, Notice
-from watcher.route import Digest, rank
+from watcher.model import Alert, Digest, Notice, rank
 from watcher.store.base import Database, ts
 from watcher.store.codec import (
     alert_from_json,
