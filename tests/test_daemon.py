@@ -30,7 +30,7 @@ from watcher.daemon import (
     make_trigger,
     period,
 )
-from watcher.simulator import Simulator
+from watcher.simulator import Fault, Simulator
 from watcher.store import Store
 
 KOLS = [f"5b1f0c2e0000000001{i:06x}" for i in range(8)]
@@ -255,14 +255,14 @@ def test_sigterm_during_a_cycle_finishes_the_kol_in_flight_and_exits_0(tmp_path:
 def test_a_second_stop_signal_exits_at_once(tmp_path: Path,
                                            service: Callable[..., Service]) -> None:
     yesterday = beijing_today(FixedClock(dt.datetime.now(dt.UTC))) - dt.timedelta(days=1)
-    # a slow answer keeps the KOL in flight long enough for the second signal to land
-    with Simulator({uid: steady_history(yesterday) for uid in KOLS}, token=TOKEN,
-                   latency_s=1.5) as sim:
+    with Simulator({uid: steady_history(yesterday) for uid in KOLS}, token=TOKEN) as sim:
+        # the second KOL's answer is held, so it is in flight when both signals land
+        sim.script(KOLS[1], Fault.delay(5.0))
         cfg = tmp_path / "config.yaml"
         cfg.write_text(config_text(sim, tmp_path / "w.db", KOLS, concurrency=1))
         svc = service(cfg)
         deadline = time.monotonic() + 15
-        while not sim.calls:  # the catch-up cycle is under way
+        while sim.arrived < 2:  # the catch-up cycle has its second request out
             assert time.monotonic() < deadline and svc.proc.poll() is None, svc.log()
             time.sleep(0.02)
         svc.signal(signal.SIGINT)

@@ -154,6 +154,7 @@ class Simulator:
             self.set_history(user_id, points)
         self._faults: dict[str | None, deque[Fault]] = {}
         self._calls: list[Call] = []
+        self._arrived = 0  # requests received, answered or not (calls records the answered)
         self._bucket = TokenBucket(max_rps, monotonic) if max_rps is not None else None
         self._quota = DailyQuota(daily_quota)
         self._rng = random.Random(seed)
@@ -179,6 +180,12 @@ class Simulator:
         """
         with self._lock:
             return list(self._calls)
+
+    @property
+    def arrived(self) -> int:
+        """Requests received so far, including ones still held (latency, a delay fault)."""
+        with self._lock:
+            return self._arrived
 
     def billed_calls(self) -> int:
         """How many calls the vendor would have charged for."""
@@ -240,6 +247,8 @@ class Simulator:
     # --- serving -------------------------------------------------------------------------
 
     def _serve(self, handler: BaseHTTPRequestHandler, method_ok: bool = True) -> None:
+        with self._lock:
+            self._arrived += 1
         arrived = time.monotonic()
         url = urlsplit(handler.path)
         query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
