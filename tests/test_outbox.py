@@ -8,6 +8,7 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from watcher.clock import FixedClock
 from watcher.config import Config, parse_config
 from watcher.model import Alert
 from watcher.notify import Notifier, build_notifiers
-from watcher.outbox import flush, queue_alerts
+from watcher.outbox import FlushReport, flush, queue_alerts
 from watcher.render import Renderer
 from watcher.render.sample import sample_alert
 from watcher.store import Store
@@ -63,6 +64,26 @@ def notifiers_for(sleeps: list[float], clock: FixedClock
         return build_notifiers(cfg.channels, Renderer(), sleep=sleeps.append,
                                monotonic=lambda: 0.0, clock=clock)
     return build
+
+
+@dataclasses.dataclass
+class Box:
+    """A config wired to the Slack and SMTP receivers, its store, notifiers and clock."""
+
+    cfg: Config
+    store: Store
+    notifiers: dict[str, Notifier]
+    clock: FixedClock
+
+    def flush(self, **kwargs: Any) -> FlushReport:
+        return flush(self.store, self.notifiers, self.clock, **kwargs)
+
+
+@pytest.fixture
+def box(tmp_path: Path, slack: SlackReceiver, smtp: SmtpReceiver, clock: FixedClock,
+        notifiers_for: Callable[[Config], dict[str, Notifier]]) -> Box:
+    cfg = _config(slack, smtp, tmp_path)
+    return Box(cfg, Store(cfg.storage.path), notifiers_for(cfg), clock)
 
 
 # which alerts -----------------------------------------------------------------------------
@@ -133,55 +154,48 @@ def test_queue_alerts_routes_and_digests(tmp_path: Path, slack: SlackReceiver,
 # delivery ---------------------------------------------------------------------------------
 
 def test_each_channel_has_its_own_status_and_retries_with_backoff(
-    tmp_path: Path, slack: SlackReceiver, smtp: SmtpReceiver, clock: FixedClock,
-    notifiers_for: Callable[[Config], dict[str, Notifier]],
+    box: Box, slack: SlackReceiver, smtp: SmtpReceiver, clock: FixedClock,
 ) -> None:
-    cfg = _config(slack, smtp, tmp_path)
-    store = Store(cfg.storage.path)
+    store = box.store
     store.queue_alert(_alert(), ["team", "mail"], clock.now())
     slack.script.append(SlackAnswer(500, "rollup_error"))
-    notifiers = notifiers_for(cfg)
-    report = flush(store, notifiers, clock)
+    report = box.flush()
     assert len(smtp.messages) == 1 and slack.posts == []
     assert [r["status"] for r in store.deliveries()] == ["pending", "sent"]
     assert "500: rollup_error" in store.deliveries()[0]["last_error"]
     assert len(report.retrying) == 1
-    assert flush(store, notifiers, clock).sent == []  # not due yet: backoff
+    assert box.flush().sent == []  # not due yet: backoff
     clock.advance(dt.timedelta(minutes=1))
-    flush(store, notifiers, clock)
+    box.flush()
     assert len(slack.posts) == 1 and len(smtp.messages) == 1  # the email is not sent again
     assert [r["status"] for r in store.deliveries()] == ["sent", "sent"]
 
 
 def test_slack_429_honours_retry_after(
-    tmp_path: Path, slack: SlackReceiver, smtp: SmtpReceiver, clock: FixedClock,
-    notifiers_for: Callable[[Config], dict[str, Notifier]],
+    box: Box, slack: SlackReceiver, smtp: SmtpReceiver, clock: FixedClock,
 ) -> None:
-    cfg = _config(slack, smtp, tmp_path)
-    store = Store(cfg.storage.path)
+    store = box.store
     store.queue_alert(_alert(), ["team"], clock.now())
     slack.script.append(SlackAnswer(429, "rate_limited", {"Retry-After": "600"}))
-    flush(store, notifiers_for(cfg), clock)
+    box.flush()
     (row,) = store.deliveries()
     assert row["next_attempt_at"] == (clock.now() + dt.timedelta(seconds=600)).isoformat()
     clock.advance(dt.timedelta(seconds=599))
-    assert flush(store, notifiers_for(cfg), clock).sent == []
+    assert box.flush().sent == []
     clock.advance(dt.timedelta(seconds=1))
-    assert len(flush(store, notifiers_for(cfg), clock).sent) == 1
+    assert len(box.flush().sent) == 1
 
 
 @pytest.mark.parametrize("status,body", [(404, "no_service"), (403, "invalid_token"),
                                          (410, "channel_is_archived"),
                                          (500, "channel_is_archived")])
 def test_permanent_slack_failure_is_kept_and_reported_to_ops(
-    tmp_path: Path, slack: SlackReceiver, smtp: SmtpReceiver, clock: FixedClock,
-    notifiers_for: Callable[[Config], dict[str, Notifier]], status: int, body: str,
+    box: Box, slack: SlackReceiver, smtp: SmtpReceiver, clock: FixedClock, status: int, body: str,
 ) -> None:
-    cfg = _config(slack, smtp, tmp_path)
-    store = Store(cfg.storage.path)
+    store = box.store
     store.queue_alert(_alert(), ["team"], clock.now())
     slack.script.append(SlackAnswer(status, body))
-    report = flush(store, notifiers_for(cfg), clock, ops_channels=["team", "mail"])
+    report = box.flush(ops_channels=["team", "mail"])
     (failed,) = store.deliveries("failed")
     assert body in failed["last_error"] and failed["channel"] == "team"
     assert len(report.failed) == 1
@@ -192,44 +206,38 @@ def test_permanent_slack_failure_is_kept_and_reported_to_ops(
 
 
 def test_smtp_451_is_retried_then_delivered_once(
-    tmp_path: Path, slack: SlackReceiver, smtp: SmtpReceiver, clock: FixedClock,
-    notifiers_for: Callable[[Config], dict[str, Notifier]],
+    box: Box, slack: SlackReceiver, smtp: SmtpReceiver, clock: FixedClock,
 ) -> None:
-    cfg = _config(slack, smtp, tmp_path)
-    store = Store(cfg.storage.path)
+    store = box.store
     store.queue_alert(_alert(), ["mail"], clock.now())
     smtp.fail_next = 1
-    flush(store, notifiers_for(cfg), clock)
+    box.flush()
     (row,) = store.deliveries()
     assert row["status"] == "pending" and "451" in row["last_error"]
     clock.advance(dt.timedelta(minutes=1))
-    flush(store, notifiers_for(cfg), clock)
+    box.flush()
     assert len(smtp.messages) == 1 and store.deliveries()[0]["status"] == "sent"
 
 
 def test_smtp_5xx_is_permanent(
-    tmp_path: Path, slack: SlackReceiver, smtp: SmtpReceiver, clock: FixedClock,
-    notifiers_for: Callable[[Config], dict[str, Notifier]],
+    box: Box, slack: SlackReceiver, smtp: SmtpReceiver, clock: FixedClock,
 ) -> None:
-    cfg = _config(slack, smtp, tmp_path)
-    store = Store(cfg.storage.path)
+    store = box.store
     store.queue_alert(_alert(), ["mail"], clock.now())
     smtp.fail_next, smtp.fail_code = 1, "554 5.7.1 rejected as spam"
-    flush(store, notifiers_for(cfg), clock, ops_channels=["team"])
+    box.flush(ops_channels=["team"])
     assert "554" in store.deliveries("failed")[0]["last_error"]
     assert "cannot be delivered to mail" in slack.posts[0]["text"]
 
 
 def test_transient_failures_give_up_after_the_age_limit(
-    tmp_path: Path, slack: SlackReceiver, smtp: SmtpReceiver, clock: FixedClock,
-    notifiers_for: Callable[[Config], dict[str, Notifier]],
+    box: Box, slack: SlackReceiver, smtp: SmtpReceiver, clock: FixedClock,
 ) -> None:
-    cfg = _config(slack, smtp, tmp_path)
-    store = Store(cfg.storage.path)
+    store = box.store
     store.queue_alert(_alert(), ["team"], clock.now())
     slack.script.extend(SlackAnswer(503, "busy") for _ in range(40))
     for _ in range(30):
-        flush(store, notifiers_for(cfg), clock, ops_channels=[])
+        box.flush(ops_channels=[])
         clock.advance(HOUR)
     (row,) = store.deliveries()
     assert row["status"] == "failed" and "gave up" in row["last_error"]
@@ -251,27 +259,26 @@ def test_pending_rows_survive_a_restart(
 
 
 def test_a_split_digest_never_reposts_accepted_messages(
-    tmp_path: Path, slack: SlackReceiver, smtp: SmtpReceiver, clock: FixedClock,
-    notifiers_for: Callable[[Config], dict[str, Notifier]], sleeps: list[float],
+    box: Box, slack: SlackReceiver, smtp: SmtpReceiver, clock: FixedClock, sleeps: list[float],
 ) -> None:
-    cfg = _config(slack, smtp, tmp_path)
-    store = Store(cfg.storage.path)
+    store = box.store
     alerts = [_alert(10 + i, user_id=f"{i:024x}") for i in range(60)]
     store.queue_digest("all", alerts, ["team"], clock.now())
     slack.script.extend([SlackAnswer(), SlackAnswer(500, "oops")])
-    flush(store, notifiers_for(cfg), clock)
+    box.flush()
     assert len(slack.posts) == 1
     assert store.deliveries()[0]["parts_done"] == 1
     clock.advance(dt.timedelta(minutes=1))
-    flush(store, notifiers_for(cfg), clock)
+    box.flush()
     headers = [p["blocks"][0]["text"]["text"] for p in slack.posts]
     assert [h[-5:] for h in headers] == ["(1/3)", "(2/3)", "(3/3)"]
     assert all(len(p["blocks"]) <= 50 for p in slack.posts)
     texts = " ".join(b["text"]["text"] for p in slack.posts for b in p["blocks"][1:]
                      if b["type"] == "section")
     assert texts.index("score 69.0") < texts.index("score 10.0")  # ranked
-    # one message a second per webhook, through the injected sleep (monotonic stands still)
-    assert sleeps == [1.0, 1.0]
+    # one message a second per webhook, through the injected sleep: monotonic stands still,
+    # so each post after the first waits, across flushes too (the notifier keeps its pace)
+    assert sleeps == [1.0, 1.0, 1.0]
 
 
 def test_two_flushes_never_send_one_delivery_twice(
@@ -308,15 +315,13 @@ def test_a_claim_by_a_dead_process_is_void(tmp_path: Path) -> None:
 
 
 def test_every_channel_that_fails_for_good_is_reported(
-    tmp_path: Path, slack: SlackReceiver, smtp: SmtpReceiver, clock: FixedClock,
-    notifiers_for: Callable[[Config], dict[str, Notifier]],
+    box: Box, slack: SlackReceiver, smtp: SmtpReceiver, clock: FixedClock,
 ) -> None:
-    cfg = _config(slack, smtp, tmp_path)
-    store = Store(cfg.storage.path)
+    store = box.store
     store.queue_alert(_alert(), ["team", "mail"], clock.now())
     slack.script.append(SlackAnswer(404, "no_service"))
     smtp.fail_next, smtp.fail_code = 1, "554 5.7.1 no"
-    flush(store, notifiers_for(cfg), clock, ops_channels=["team", "mail"])
+    box.flush(ops_channels=["team", "mail"])
     # each failure went to the other channel, and both were accepted there
     assert [p["text"] for p in slack.posts] == ["watcher: Alerts cannot be delivered to mail"]
     assert [m["Subject"] for _, m in smtp.messages] == [
