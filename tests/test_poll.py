@@ -188,6 +188,7 @@ def test_calls_are_counted_in_the_store(app: App, sim: Simulator) -> None:
     summary = app.store.last_cycle()
     assert summary is not None
     assert summary["summary"]["calls"] == len(IDS) + 1
+    assert summary["summary"]["succeeded"] == len(IDS)
     assert summary["summary"]["retries"] == 1
     assert summary["summary"]["calls_by_code"] == {"code 0": len(IDS), "code 301": 1}
 

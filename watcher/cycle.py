@@ -57,7 +57,8 @@ class CycleReport:
         return {
             "kols": len(self.kols), "failed": len(self.failed),
             "up_to_date": sum(k.status == "up to date" for k in self.kols),
-            "calls": self.poll.made, "retries": self.poll.retries,
+            "calls": self.poll.made, "succeeded": self.poll.calls.get("code 0", 0),
+            "retries": self.poll.retries,
             "calls_by_code": dict(self.poll.calls), "alerts": len(self.alerts),
             "sent": len(self.delivery.sent), "delivery_failed": len(self.delivery.failed),
             "stopped": self.poll.stop.reason if self.poll.stop else None,

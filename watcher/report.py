@@ -33,7 +33,8 @@ def format_cycle(report: CycleReport) -> str:
     out = [table(("KOL", "user id", "status", "newest", "calls", "findings", "detail"), rows)]
     p = report.poll
     by_code = ", ".join(f"{label}: {n}" for label, n in sorted(p.calls.items())) or "none"
-    out.append(f"\nAPI calls: {p.made} made ({by_code}), {p.retries} retried; "
+    out.append(f"\nAPI calls: {p.made} made, {p.calls.get('code 0', 0)} succeeded "
+               f"({by_code}), {p.retries} retried; "
                f"{len(report.failed)} of {len(report.kols)} KOL(s) failed")
     if p.stop:
         out.append(f"Cycle stopped early: {p.stop.reason}")
