@@ -138,3 +138,19 @@ def test_example_detect_section_shows_the_real_defaults() -> None:
     cfg = load_config(example, env={"JUSTONEAPI_TOKEN": "t", "SLACK_WEBHOOK_URL":
                                     "https://hooks.slack.com/services/x", "SMTP_PASSWORD": "p"})
     assert cfg.detect == DetectSettings()
+
+
+@pytest.mark.parametrize("cron", ["0 10 * * 7", "0 10 * * 5-7", "0 10 * * 1-5", "*/15 * * * *"])
+def test_cron_is_validated_as_the_daemon_reads_it(write_config: Write, cron: str) -> None:
+    # crontab(5) takes 7 for Sunday; validation used to reject what the daemon runs
+    path = write_config(f'api: {{token: t}}\nschedule: {{cron: "{cron}"}}\n'
+                        f"watchlist: [{{user_id: {UID}}}]\n")
+    assert load_config(path).schedule.cron == cron
+
+
+def test_a_bad_cron_names_its_line(write_config: Write) -> None:
+    path = write_config(f'api: {{token: t}}\nschedule:\n  cron: "0 10 * *"\n'
+                        f"watchlist: [{{user_id: {UID}}}]\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert [(p.key, p.line) for p in info.value.problems] == [("schedule.cron", 3)]

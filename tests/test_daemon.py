@@ -22,14 +22,8 @@ from tests.test_sdnotify import NotifyListener, listener  # noqa: F401 - the fix
 from watcher.clock import FixedClock, beijing_today
 from watcher.config import ScheduleConfig, load_config
 from watcher.config.secrets_check import literal_secret_warnings
-from watcher.daemon import (
-    FOLLOW_UP_DELAY,
-    FOLLOW_UP_JOB_ID,
-    Daemon,
-    crontab_weekdays,
-    make_trigger,
-    period,
-)
+from watcher.daemon import FOLLOW_UP_DELAY, FOLLOW_UP_JOB_ID, Daemon
+from watcher.schedule import crontab_weekdays, make_trigger, period
 from watcher.simulator import Fault, Simulator
 from watcher.store import Store
 

@@ -16,13 +16,12 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
 from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher.app import App, build_app
-from watcher.config import Config, ConfigError, ScheduleConfig, load_config
+from watcher.config import Config, ConfigError, load_config
 from watcher.config.secrets_check import check_config_file
 from watcher.cycle import CycleReport
+from watcher.schedule import make_trigger, period
 from watcher.sdnotify import SystemdNotifier, watchdog_interval
 
 log = logging.getLogger(__name__)
@@ -38,62 +37,6 @@ OUTBOX_JOB_ID = "outbox"
 OUTBOX_EVERY_S = 300  # how often due deliveries are retried between cycles
 EXIT_OK, EXIT_FORCED = 0, 1
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # crontab numbering: 0 = Sunday
-
-
-def crontab_weekdays(field: str) -> str:
-    """A crontab day-of-week field as APScheduler 3 names (its numbers start at Monday)."""
-    if field == "*":
-        return field
-    days: set[int] = set()
-    for item in field.lower().split(","):
-        span, _, step_text = item.partition("/")
-        step = int(step_text) if step_text else 1
-        if span == "*":
-            lo, hi = 0, 6
-        elif "-" in span:
-            first, last = span.split("-", 1)
-            lo, hi = _weekday(first), _weekday(last)
-        else:
-            lo = _weekday(span)
-            hi = 6 if step_text else lo
-        if step < 1 or lo > hi:
-            raise ValueError(f"bad day-of-week item {item!r}")
-        days.update(d % 7 for d in range(lo, hi + 1, step))
-    return ",".join(_WEEKDAYS[d] for d in sorted(days))
-
-
-def _weekday(token: str) -> int:
-    if token.isdigit() and int(token) <= 7:
-        return int(token)  # 7 is Sunday too
-    return _WEEKDAYS.index(token[:3])  # ValueError for anything else
-
-
-def make_trigger(schedule: ScheduleConfig, *, jitter: bool = True) -> BaseTrigger:
-    """The APScheduler trigger for `schedule.cron` or `schedule.every`, with its jitter."""
-    spread = round(schedule.jitter_s) if jitter and schedule.jitter_s else None
-    if schedule.every_s is not None:
-        return IntervalTrigger(seconds=schedule.every_s, timezone=schedule.timezone,
-                               jitter=spread)
-    assert schedule.cron is not None
-    minute, hour, day, month, dow = schedule.cron.split()
-    try:
-        weekdays = crontab_weekdays(dow)
-    except ValueError:
-        log.warning("schedule.cron: day of week %r kept as APScheduler reads it "
-                    "(0 = Monday)", dow)
-        weekdays = dow
-    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=weekdays,
-                       timezone=schedule.timezone, jitter=spread)
-
-
-def period(trigger: BaseTrigger, now: dt.datetime) -> dt.timedelta:
-    """The gap between the trigger's next two fire times: what 'one period' means here."""
-    first = trigger.get_next_fire_time(None, now)
-    second = trigger.get_next_fire_time(first, first + dt.timedelta(microseconds=1))
-    if first is None or second is None:
-        return dt.timedelta(days=1)
-    return second - first  # type: ignore[no-any-return]
 
 
 def status_line(report: CycleReport, timezone: str) -> str:

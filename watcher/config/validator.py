@@ -197,11 +197,11 @@ def duration_check(v: str | int) -> str | None:
 
 
 def cron_check(v: str) -> str | None:
-    """A crontab expression APScheduler accepts."""
-    from apscheduler.triggers.cron import CronTrigger
+    """A crontab expression, read as the daemon will read it (0 and 7 are Sunday)."""
+    from watcher.schedule import cron_trigger
 
     try:
-        CronTrigger.from_crontab(v)
+        cron_trigger(v, "UTC")
     except ValueError as exc:
         return f"is not a valid crontab expression ({exc})"
     return None
