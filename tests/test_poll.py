@@ -280,3 +280,33 @@ def test_stopping_starts_no_further_kol(app: App, sim: Simulator) -> None:
     assert len(report.failed) == len(IDS)
     assert all("watcher is stopping" in k.reason for k in report.failed)
     assert app.store.last_cycle() is not None  # the cycle is still recorded whole
+
+
+def test_a_bad_payload_is_billed_so_it_counts_toward_the_daily_cap(app: App,
+                                                                    sim: Simulator) -> None:
+    bad = Fault.payload({"list": [{"num": -1, "dateKey": "2025-12-07"}]})
+    sim.script(IDS[4], *[bad] * 6)
+    for _ in range(5):
+        app.check()
+    # each bad answer was billed: after api.max_calls_per_day (3) of them, no more calls
+    assert [c.user_id for c in sim.calls].count(IDS[4]) == 3
+    assert sim.billed_calls() == (len(IDS) - 1) + 3
+
+
+def test_schema_1_stores_are_upgraded_in_place(tmp_path: Path) -> None:
+    import sqlite3
+
+    from watcher.store import Store
+    from watcher.store.schema import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    raw = sqlite3.connect(path)
+    raw.executescript(MIGRATIONS[1] + "\nPRAGMA user_version = 1;")
+    raw.execute("INSERT INTO cycles (id, started_at) VALUES (1, '2025-12-08T02:00:00+00:00')")
+    raw.execute("INSERT INTO polls VALUES (1, 'u', 'ok', 'code 0', 1)")
+    raw.commit()
+    raw.close()
+    store = Store(path)
+    assert store.billed_calls_since(dt.datetime(2025, 12, 8, tzinfo=dt.UTC)) == {}
+    store.record_poll(1, "v", "ok", "code 0", 1, 1)
+    assert store.billed_calls_since(dt.datetime(2025, 12, 8, tzinfo=dt.UTC)) == {"v": 1}

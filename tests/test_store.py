@@ -43,3 +43,15 @@ def test_an_event_is_queued_once_per_channel(tmp_path: Path) -> None:
     store.mark_sent(rows[0]["id"], T)
     assert [d.channel for d in store.due_deliveries(T)] == ["b"]
     assert store.due_deliveries(T)[0].alert() == alert  # survives the JSON round trip
+
+
+def test_old_poll_rows_are_pruned_and_streaks_are_bounded(tmp_path: Path) -> None:
+    store = Store(tmp_path / "w.db")
+    for day in range(40):
+        at = T + dt.timedelta(days=day)
+        cycle = store.start_cycle(at)
+        store.record_poll(cycle, "u", "failed", "x", 1, 0)
+        store.finish_cycle(cycle, at, False, {})
+    assert store.poll_failure_streaks(5) == {"u": 5}  # counted only as far as asked
+    # rows from cycles that started more than 30 days before the last one are gone
+    assert store.poll_failure_streaks(100) == {"u": 31}

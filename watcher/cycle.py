@@ -74,8 +74,8 @@ def run_cycle(cfg: Config, store: Store, poller: Poller, notifiers: Mapping[str,
     kols = [k for k in cfg.watchlist if only is None or k.user_id in only]
     cycle_id = store.start_cycle(now)
     newest = store.newest_days()
-    polled_today = store.billed_polls_since(beijing_midnight(clock))
-    targets = _targets(cfg, kols, newest, report.yesterday, polled_today)
+    billed_today = store.billed_calls_since(beijing_midnight(clock))
+    targets = _targets(cfg, kols, newest, report.yesterday, billed_today)
     if targets and store.get_meta(QUOTA_KEY) == beijing_today(clock).isoformat():
         report.poll = PollReport(stop=Stop(Action.QUOTA, 303, "daily quota already exhausted "
                                            "today (Asia/Shanghai); calls resume tomorrow"))
@@ -95,14 +95,16 @@ def run_cycle(cfg: Config, store: Store, poller: Poller, notifiers: Mapping[str,
     for kol in kols:
         report.kols.append(_kol_result(kol, report.poll, newest.get(kol.user_id),
                                        len(findings[kol.user_id]), report.yesterday,
-                                       polled_today.get(kol.user_id, 0)))
+                                       billed_today.get(kol.user_id, 0)))
         store.save_findings(findings[kol.user_id], clock.now())
         candidates += _alerts(kol, findings[kol.user_id], histories[kol.user_id],
                               report.yesterday)
     # routed, deduplicated by event identity, escalation and per-KOL cooldown
     report.alerts += candidates if dry_run else queue_alerts(cfg, store, candidates, now)
     for k in report.kols:
-        store.record_poll(cycle_id, k.user_id, k.status, k.reason, k.calls)
+        polled = report.poll.outcomes.get(k.user_id)
+        store.record_poll(cycle_id, k.user_id, k.status, k.reason, k.calls,
+                          polled.billed if polled else 0)
     if not dry_run:
         report.notices += queue_health(cfg, store, clock.now(), report.yesterday,
                                        {k.user_id: k.reason for k in report.failed},
@@ -113,15 +115,15 @@ def run_cycle(cfg: Config, store: Store, poller: Poller, notifiers: Mapping[str,
 
 
 def _targets(cfg: Config, kols: list[KolConfig], newest: dict[str, dt.date],
-             yesterday: dt.date, polled_today: dict[str, int]) -> list[Target]:
+             yesterday: dt.date, billed_today: dict[str, int]) -> list[Target]:
     """Only KOLs whose stored history lacks yesterday; the window just covers the gap."""
     out = []
     for kol in kols:
         last = newest.get(kol.user_id)
         if last is not None and last >= yesterday:
             continue  # every call is billed: the store already has what the API would say
-        if polled_today.get(kol.user_id, 0) >= cfg.api.max_calls_per_day:
-            continue  # the API is late publishing yesterday: stop paying to ask again today
+        if billed_today.get(kol.user_id, 0) >= cfg.api.max_calls_per_day:
+            continue  # late data or a bad payload: stop paying to ask again today
         gap = (yesterday - last).days if last else None
         wide = gap is None or gap >= WINDOW_DAYS[cfg.api.date_type]
         date_type = cfg.api.first_date_type if wide else cfg.api.date_type
@@ -174,15 +176,15 @@ def _alerts(kol: KolConfig, findings: list[Finding], history: Series,
 
 
 def _kol_result(kol: KolConfig, poll: PollReport, newest: dt.date | None, findings: int,
-                yesterday: dt.date, polled_today: int) -> KolResult:
+                yesterday: dt.date, billed_today: int) -> KolResult:
     outcome = poll.outcomes.get(kol.user_id)
     if newest is not None and newest >= yesterday and (outcome is None or outcome.ok):
         reason = outcome.reason if outcome else "history already has yesterday: no call"
         return KolResult(kol.user_id, kol.name, "ok" if outcome else "up to date", reason,
                          outcome.calls if outcome else 0, newest, findings)
     if outcome is None and poll.stop is None:
-        return KolResult(kol.user_id, kol.name, "late", f"the API has not published {yesterday}"
-                         f" after {polled_today} call(s) today: no more calls until tomorrow",
+        return KolResult(kol.user_id, kol.name, "late", f"no data for {yesterday} after "
+                         f"{billed_today} billed call(s) today: no more calls until tomorrow",
                          0, newest, findings)
     if outcome is None:  # a target the cycle never called (quota already spent today)
         why = poll.stop.reason if poll.stop else "not polled"

@@ -60,7 +60,8 @@ def queue_health(cfg: Config, store: Store, now: dt.datetime, yesterday: dt.date
     """Queue the health notices on the ops route; the ones queued (each at most daily).
 
     When the account itself failed, per-KOL failures say nothing new: only staleness."""
-    streaks = store.poll_failure_streaks() if account_ok else {}
+    limit = cfg.notify.failures_before_notice
+    streaks = store.poll_failure_streaks(limit) if account_ok else {}
     queued = []
     for notice in notices(cfg, store.newest_days(), streaks, reasons, yesterday):
         if store.queue_notice(notice, ops_channels(cfg), now, REPEAT) is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import threading
@@ -34,6 +35,7 @@ class PollOutcome:
     reason: str
     calls: int
     series: Series | None = None
+    billed: int = 0  # calls the vendor may charge for: successes, and timeouts to be safe
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class _State:
     lock: threading.Lock = field(default_factory=threading.Lock)
     later: list[Target] = field(default_factory=list)  # timed out once: one more try at the end
     earlier_calls: dict[str, int] = field(default_factory=dict)  # calls before the requeue
+    billed: Counter[str] = field(default_factory=Counter)  # per KOL
 
 
 class Poller:
@@ -115,7 +118,7 @@ class Poller:
             self._limiter.acquire()
             reply = self._client.fetch(uid, target.date_type)
             calls += 1
-            self._count(state, reply)
+            self._count(state, uid, reply)
             action = reply.action
             if action is Action.OK:
                 self._limiter.succeeded()
@@ -159,14 +162,17 @@ class Poller:
         return self._rng.uniform(0, self._backoff * 2 ** (attempt - 1))
 
     @staticmethod
-    def _count(state: _State, reply: Reply) -> None:
+    def _count(state: _State, user_id: str, reply: Reply) -> None:
+        timeout = reply.action is Action.TIMEOUT
         label = f"code {reply.code}" if reply.code is not None else (
-            "timeout" if reply.action is Action.TIMEOUT else
+            "timeout" if timeout else
             f"http {reply.http_status}" if reply.http_status else "network")
         with state.lock:
             state.report.calls[label] += 1
+            state.billed[user_id] += reply.billed or timeout
 
     @staticmethod
     def _finish(state: _State, outcome: PollOutcome) -> None:
         with state.lock:
-            state.report.outcomes[outcome.user_id] = outcome
+            billed = state.billed[outcome.user_id]
+            state.report.outcomes[outcome.user_id] = dataclasses.replace(outcome, billed=billed)

@@ -12,6 +12,8 @@ from watcher.model import Finding, Point, Series
 from watcher.store.base import ts
 from watcher.store.outbox import OutboxStore
 
+POLL_RETENTION = dt.timedelta(days=30)  # per-KOL poll rows kept for health checks and caps
+
 
 @dataclass(frozen=True)
 class MergeStats:
@@ -87,12 +89,14 @@ class Store(OutboxStore):
             names = [c[0] for c in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
-    def poll_failure_streaks(self) -> dict[str, int]:
+    def poll_failure_streaks(self, limit: int) -> dict[str, int]:
         """Per KOL, how many of its newest recorded polls in a row failed (0 if the last
-        did not)."""
+        did not), counted up to `limit`: past that the answer is the same."""
         with self._lock:
-            rows = self._db.execute("SELECT user_id, status FROM polls "
-                                    "ORDER BY user_id, cycle_id DESC").fetchall()
+            rows = self._db.execute(
+                "SELECT user_id, status FROM (SELECT user_id, status, cycle_id, ROW_NUMBER() "
+                "OVER (PARTITION BY user_id ORDER BY cycle_id DESC) AS n FROM polls) "
+                "WHERE n <= ? ORDER BY user_id, cycle_id DESC", (limit,)).fetchall()
         streaks: dict[str, int] = {}
         broken: set[str] = set()
         for user_id, status in rows:
@@ -115,25 +119,30 @@ class Store(OutboxStore):
         return cycle_id
 
     def record_poll(self, cycle_id: int, user_id: str, status: str, reason: str,
-                    calls: int) -> None:
+                    calls: int, billed: int) -> None:
         with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO polls VALUES (?, ?, ?, ?, ?)",
-                       (cycle_id, user_id, status, reason, calls))
+            db.execute("INSERT OR REPLACE INTO polls (cycle_id, user_id, status, reason, calls, "
+                       "billed) VALUES (?, ?, ?, ?, ?, ?)",
+                       (cycle_id, user_id, status, reason, calls, billed))
 
-    def billed_polls_since(self, since: dt.datetime) -> dict[str, int]:
-        """Per KOL, how many cycles since `since` fetched it successfully (billed calls)."""
+    def billed_calls_since(self, since: dt.datetime) -> dict[str, int]:
+        """Per KOL, the calls since `since` that the vendor may have charged for."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT p.user_id, COUNT(*) FROM polls p JOIN cycles c ON c.id = p.cycle_id "
-                "WHERE c.started_at >= ? AND p.status = 'ok' GROUP BY p.user_id",
+                "SELECT p.user_id, SUM(p.billed) FROM polls p JOIN cycles c ON c.id = p.cycle_id"
+                " WHERE c.started_at >= ? GROUP BY p.user_id HAVING SUM(p.billed) > 0",
                 (ts(since),)).fetchall()
         return dict(rows)
 
     def finish_cycle(self, cycle_id: int, now: dt.datetime, ok: bool,
                      summary: dict[str, Any]) -> None:
+        """Record the cycle's end, and forget per-KOL poll rows past POLL_RETENTION."""
         with self._tx() as db:
             db.execute("UPDATE cycles SET finished_at = ?, ok = ?, summary = ? WHERE id = ?",
                        (ts(now), int(ok), json.dumps(summary), cycle_id))
+            # a 30 s schedule would otherwise add a row per KOL per cycle forever
+            db.execute("DELETE FROM polls WHERE cycle_id IN (SELECT id FROM cycles "
+                       "WHERE started_at < ?)", (ts(now - POLL_RETENTION),))
 
     def last_cycle(self) -> dict[str, Any] | None:
         """The newest finished cycle: started_at, finished_at, ok, summary."""

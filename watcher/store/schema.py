@@ -1,6 +1,6 @@
 """The SQLite schema. Bump VERSION and add a step to MIGRATIONS for every change."""
 
-VERSION = 1
+VERSION = 2
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -55,5 +55,10 @@ MIGRATIONS: dict[int, str] = {
         status TEXT NOT NULL, reason TEXT, calls INTEGER NOT NULL,
         PRIMARY KEY (cycle_id, user_id)
     );
+    """,
+    # the daily call cap counts billed calls (a bad payload is billed too), not good polls
+    2: """
+    ALTER TABLE polls ADD COLUMN billed INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX polls_user ON polls (user_id, cycle_id);
     """,
 }
