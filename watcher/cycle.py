@@ -106,7 +106,7 @@ def run_cycle(cfg: Config, store: Store, poller: Poller, notifiers: Mapping[str,
         store.record_poll(cycle_id, k.user_id, k.status, k.reason, k.calls,
                           polled.billed if polled else 0)
     if not dry_run:
-        report.notices += queue_health(cfg, store, clock.now(), report.yesterday,
+        report.notices += queue_health(cfg, store, clock.now(), report.yesterday, newest,
                                        {k.user_id: k.reason for k in report.failed},
                                        account_ok=report.poll.stop is None)
         report.delivery = flush(store, notifiers, clock, ops_channels(cfg))

@@ -56,14 +56,15 @@ def _notice(kind: str, items: list[tuple[str, str]], names: Mapping[str, str], t
 
 
 def queue_health(cfg: Config, store: Store, now: dt.datetime, yesterday: dt.date,
-                 reasons: Mapping[str, str], account_ok: bool) -> list[Notice]:
+                 newest: Mapping[str, dt.date], reasons: Mapping[str, str],
+                 account_ok: bool) -> list[Notice]:
     """Queue the health notices on the ops route; the ones queued (each at most daily).
 
     When the account itself failed, per-KOL failures say nothing new: only staleness."""
     limit = cfg.notify.failures_before_notice
     streaks = store.poll_failure_streaks(limit) if account_ok else {}
     queued = []
-    for notice in notices(cfg, store.newest_days(), streaks, reasons, yesterday):
+    for notice in notices(cfg, newest, streaks, reasons, yesterday):
         if store.queue_notice(notice, ops_channels(cfg), now, REPEAT) is not None:
             queued.append(notice)
     return queued
